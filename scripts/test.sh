@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs what is missing (Debian
+# packages, the default model), builds into build/ with warnings as errors, runs every test
+# with CTest, then rebuilds the untrusted-input suites (GGUF loader, tokenizer, dequantizers)
+# under AddressSanitizer + UndefinedBehaviorSanitizer and runs them again.
+#
+# Usage: bash scripts/test.sh        Env: SPATTEN_MODEL (a GGUF path; default model otherwise),
+#                                         SPATTEN_SKIP_SANITIZERS=1 to skip the sanitizer pass.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+spatten_install_deps
+SPATTEN_MODEL="$(spatten_model)"
+export SPATTEN_MODEL
+spatten_log "model: $SPATTEN_MODEL"
+
+spatten_build -DSPATTEN_WERROR=ON
+jobs="$(nproc 2>/dev/null || echo 2)"
+spatten_log "running the test suite"
+ctest --test-dir "$SPATTEN_BUILD_DIR" --output-on-failure --parallel "$jobs" --timeout 900
+
+if [[ "${SPATTEN_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  asan_dir="$SPATTEN_ROOT/build-asan"
+  spatten_log "building the untrusted-input suites with ASan + UBSan in $asan_dir"
+  cmake -S "$SPATTEN_ROOT" -B "$asan_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSPATTEN_SANITIZE=address,undefined -DSPATTEN_CUDA=OFF -DSPATTEN_SERVER=OFF \
+    -DSPATTEN_WERROR=ON >&2
+  sanitized=(gguf_test tokenizer_test dequant_test)
+  cmake --build "$asan_dir" --parallel "$jobs" --target "${sanitized[@]}" >&2
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  for t in "${sanitized[@]}"; do
+    spatten_log "sanitized: $t"
+    "$asan_dir/tests/$t" --gtest_brief=1
+  done
+fi
+spatten_log "all tests passed"
