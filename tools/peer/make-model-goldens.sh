@@ -20,8 +20,9 @@
 #
 # Every peer run uses an f16 KV cache and flash attention OFF (llama.cpp's default "auto" turns it
 # on for the CPU, where its kernel gives batch-size-dependent logits, up to ~1 logit apart for the
-# same position; with it off a position's logits do not depend on the batch or the thread count,
-# so a greedy continuation is exactly the argmax of the teacher-forced logits).
+# same position; with it off a position's logits depend neither on the size of a multi-token
+# batch nor on the thread count. Single-token decoding still differs from batch evaluation by up
+# to ~0.9 logit: the script measures and logs that, see tests/golden/README.md).
 # For reference (to size tolerances), everything is also run with an f32 KV cache, llama.cpp's
 # most exact attention (f16 K/V round Q, K, V and the attention weights): those figures go into
 # "kv_f32" fields next to the f16 ones; the perplexity file also has the run with llama.cpp's
@@ -57,7 +58,7 @@ peer_log "peer: $(cat "$tmp/info.json")"
 
 # --- 2. the helper (prompt lists, assembly, checks) ------------------------------------------
 cat > "$tmp/golden.py" <<'PYEOF'
-import hashlib, json, math, re, sys
+import hashlib, json, re, sys
 
 def m(role, content):
     return {"role": role, "content": content}
@@ -69,8 +70,8 @@ LOGIT_PROMPTS = [
     ("prose", "The sun rises in the east and sets in the west", False),
     ("chat", {"messages": [m("system", "Be brief."), m("user", "Hi!")], "add_generation_prompt": True}, True),
     ("code", "def add(a, b):\n    return a + b", False),
-    ("numbers", "1, 2, 3, 4, 5, 6", False),
-    ("multilingual", "Bonjour le monde. Привет, мир!", False),
+    ("numbers", "1, 2, 3, 4, 5", False),
+    ("multilingual", "Bonjour le monde! Привет!", False),
 ]
 
 # Greedy continuations: raw text (parse_special false) and chat conversations (parse_special true).
@@ -180,8 +181,8 @@ def cmd_compare_forced(greedy_raw, forced_raw):
             worst = max(worst, abs(top[0][1] - la))
             if top[0][0] != a:
                 flips.append((g["prompt_id"], k, round(la - lb, 6)))
-    print("make-model-goldens: %sbatch vs token-by-token (same llama.cpp): %d steps, max |top-1 logit diff| = %.6g, "
-          "argmax differs at %d steps %s" % ("" if worst == 0 else "WARNING: ", steps, worst, len(flips), flips),
+    print("make-model-goldens: llama.cpp against itself, one batch vs token by token: %d steps, max |top-1 logit "
+          "diff| = %.6g, argmax differs at %d steps (prompt, step, gap) %s" % (steps, worst, len(flips), flips),
           file=sys.stderr)
 
 def cmd_report_kv(logits_out, greedy_out):
@@ -311,8 +312,8 @@ py requests "$tmp/rendered.jsonl" "$chat_golden" "$tmp/logits_req.jsonl" "$tmp/g
 "${dump32[@]}" --logits < "$tmp/logits_req.jsonl" > "$tmp/logits_raw32.jsonl"
 "${dump32[@]}" --greedy "$n_predict" < "$tmp/greedy_req.jsonl" > "$tmp/greedy_raw32.jsonl"
 
-# Checks that only log: other thread counts give the same bits; batch vs token-by-token decoding.
-for t in 1 3; do
+# Checks that only log: another thread count gives the same bits; batch vs token-by-token decoding.
+for t in 1 2; do
   [[ "$t" == "$threads" ]] && continue
   other=("$dumper" "$model" --threads "$t" --flash-attn off)
   "${other[@]}" --logits < "$tmp/logits_req.jsonl" > "$tmp/logits_t$t.jsonl"
@@ -322,6 +323,7 @@ for t in 1 3; do
   else
     peer_log "WARNING: threads=$t output differs from threads=$threads (the goldens record threads=$threads)"
   fi
+  break
 done
 py forced-requests "$tmp/greedy_raw.jsonl" "$tmp/forced_req.jsonl"
 "${dump[@]}" --logits < "$tmp/forced_req.jsonl" > "$tmp/forced_raw.jsonl"

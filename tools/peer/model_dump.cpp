@@ -22,9 +22,10 @@
 //          --flash-attn on|off (default off; llama.cpp's own default "auto" resolves to on for the
 //          CPU, but its CPU flash-attention kernel gives logits that depend on the batch size: a
 //          one-query f16-accumulating path for single tokens, a tiled f32 path for larger batches.
-//          With it off, a position's logits are bit-identical whatever the batch it is in),
+//          With it off, a position's logits are bit-identical whatever the multi-token batch
+//          it is in; single-token decoding takes other kernels and still differs),
 //          --ctx C (default 1024; n_batch = n_ubatch = C so any request is a single ubatch),
-//          --kv f16|f32 (KV cache type, default f16 as in llama.cpp; f32 only for experiments).
+//          --kv f16|f32 (KV cache type, default f16 as in llama.cpp; f32 for reference figures).
 //
 // Request lines (JSON): {"prompt_id": S, "text": S, "parse_special": B} — the text is tokenized
 // here with llama_tokenize(add_special = false, parse_special = B): no BOS is added (the model's

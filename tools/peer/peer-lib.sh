@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by the golden-data generators in tools/peer/ (make-goldens.sh,
 # make-model-goldens.sh). Source it; it defines functions and a few variables and runs nothing.
 #
