@@ -1,6 +1,6 @@
-// ThreadPool implementation: static partitioning of [0, n) into one contiguous chunk per
-// thread. Rows of a matrix-vector product cost the same, so static chunks balance well and
-// need no work stealing.
+// ThreadPool implementation: [0, n) is cut into a few contiguous chunks per thread (equal
+// rows of a matrix product cost the same, so equal chunks suffice), claimed dynamically so
+// that threads running at different speeds still finish together.
 #include "common/thread_pool.h"
 
 #include <algorithm>
@@ -51,6 +51,9 @@ size_t CountPhysicalCores() {
 // oversubscribed machine) and cost about a microsecond each when none are.
 constexpr int kSpinIterations = 256;
 constexpr int kYieldIterations = 64;
+// Chunks per thread in one ParallelFor: enough for a slow thread to hand work to the others,
+// few enough that claiming (one compare-and-swap each) stays negligible.
+constexpr size_t kChunksPerThread = 4;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -95,14 +98,15 @@ ThreadPool::ThreadPool(size_t num_threads)
     : num_threads_(num_threads == 0 ? DefaultThreadCount() : num_threads) {
   workers_.reserve(num_threads_ - 1);
   for (size_t i = 1; i < num_threads_; ++i) {
-    workers_.emplace_back([this, i] { WorkerLoop(i); });
+    workers_.emplace_back([this] { WorkerLoop(); });
   }
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
+    generation_.fetch_add(1);
   }
   work_cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -113,55 +117,78 @@ void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t, size_t)>
   if (n == 0) return;
   min_chunk = std::max<size_t>(min_chunk, 1);
   const size_t max_chunks = (n + min_chunk - 1) / min_chunk;
-  const size_t chunks = std::min(num_threads_, max_chunks);
-  if (chunks <= 1) {
+  // At most 0xFFFF chunks: the count travels in 16 bits of the ticket.
+  const size_t chunks =
+      std::min({num_threads_ * kChunksPerThread, max_chunks, static_cast<size_t>(0xFFFF)});
+  if (num_threads_ == 1 || chunks <= 1) {
     fn(0, n);
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mu_);
+  // Publish the job, then open it for claiming: the release store of the new ticket orders
+  // the field stores before any claim of this generation.
+  const size_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  job_.store(&fn, std::memory_order_relaxed);
+  job_n_.store(n, std::memory_order_relaxed);
+  done_chunks_.store(0, std::memory_order_relaxed);
+  ticket_.store((static_cast<uint64_t>(static_cast<uint32_t>(gen)) << 32) |
+                    (static_cast<uint64_t>(chunks) << 16),
+                std::memory_order_release);
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    job_chunks_ = chunks;
-    busy_workers_.store(workers_.size());
-    generation_.fetch_add(1);
+    generation_.store(gen, std::memory_order_release);
+    wake = sleepers_ > 0;
   }
-  work_cv_.notify_all();
-  fn(0, n / chunks);  // chunk 0 on the calling thread
-  SpinUntil([this] { return busy_workers_.load() == 0; });
+  if (wake) work_cv_.notify_all();
+  RunChunks(static_cast<uint32_t>(gen));
+  auto all_done = [&] { return done_chunks_.load(std::memory_order_acquire) == chunks; };
+  if (SpinUntil(all_done)) return;
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return busy_workers_.load() == 0; });
-  job_ = nullptr;
+  caller_sleeping_ = true;
+  done_cv_.wait(lock, all_done);
+  caller_sleeping_ = false;
 }
 
-void ThreadPool::WorkerLoop(size_t worker_index) {
+size_t ThreadPool::RunChunks(uint32_t gen) {
+  size_t ran = 0;
+  for (;;) {
+    uint64_t t = ticket_.load(std::memory_order_acquire);
+    if (static_cast<uint32_t>(t >> 32) != gen) break;  // a newer job (or none) is open
+    // The decision to claim depends on the ticket alone (never on a job field that the next
+    // job may already be overwriting): it carries the chunk count next to the next index.
+    const size_t chunks = static_cast<size_t>((t >> 16) & 0xFFFFu);
+    const size_t index = static_cast<size_t>(t & 0xFFFFu);
+    if (index >= chunks) break;  // every chunk of this job is claimed
+    if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
+    // Claimed: the caller waits for this chunk, so the job fields stay those of `gen`.
+    const auto* fn = job_.load(std::memory_order_relaxed);
+    const size_t n = job_n_.load(std::memory_order_relaxed);
+    (*fn)(n * index / chunks, n * (index + 1) / chunks);
+    ++ran;
+    if (done_chunks_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
+      // The last chunk: wake the caller if it stopped spinning. Taking the lock orders this
+      // check after the caller has either seen the count or started waiting.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (caller_sleeping_) done_cv_.notify_one();
+    }
+  }
+  return ran;
+}
+
+void ThreadPool::WorkerLoop() {
   size_t seen_generation = 0;
   for (;;) {
-    const std::function<void(size_t, size_t)>* job = nullptr;
-    size_t n = 0;
-    size_t chunks = 0;
-    SpinUntil([&] { return generation_.load() != seen_generation; });
-    {
+    auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen_generation; };
+    if (!SpinUntil(posted)) {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || generation_.load() != seen_generation; });
-      if (stop_) return;
-      seen_generation = generation_.load();
-      job = job_;
-      n = job_n_;
-      chunks = job_chunks_;
+      ++sleepers_;
+      work_cv_.wait(lock, posted);
+      --sleepers_;
     }
-    if (worker_index < chunks) {
-      const size_t begin = n * worker_index / chunks;
-      const size_t end = n * (worker_index + 1) / chunks;
-      if (begin < end) (*job)(begin, end);
-    }
-    if (busy_workers_.fetch_sub(1) == 1) {
-      // Taking the lock orders this notify after the caller has either seen 0 or started
-      // waiting, so the wake-up cannot be lost.
-      std::lock_guard<std::mutex> lock(mu_);
-      done_cv_.notify_one();
-    }
+    if (stop_.load()) return;
+    seen_generation = generation_.load(std::memory_order_acquire);
+    RunChunks(static_cast<uint32_t>(seen_generation));
   }
 }
 

@@ -6,7 +6,7 @@
 //       [--max-tokens N] [--temperature X] [--seed S] [--threads T] [--top-k K] [--top-p P]
 //       [--min-p P] [--repeat-penalty X] [--repeat-last-n N] [--presence-penalty X]
 //       [--frequency-penalty X] [--stop S]... [--logprobs N [--logprobs-file F]]
-//       [--weights f32|quant] [--ignore-eos] [--log-level L]
+//       [--weights quant|f32] [--ignore-eos] [--log-level L]
 //
 // The prompt text is tokenized like llama.cpp's llama-completion does: the model's own BOS
 // policy, special-token text (e.g. "<|im_start|>") parsed as the special token. --chat renders
@@ -73,7 +73,7 @@ struct Args {
   std::vector<std::string> stop;
   int logprobs = -1;  // -1: off; N >= 0: the chosen token's logprob plus N alternatives
   std::string logprobs_file;
-  std::string weights = "f32";
+  std::string weights = "quant";
   bool ignore_eos = false;
   std::string log_level = "info";
 };
@@ -387,8 +387,9 @@ int main(int argc, char** argv) {
   app.add_option("--logprobs-file", args.logprobs_file, "file for the --logprobs JSON lines")
       ->needs(logprobs);
   app.add_option("--weights", args.weights,
-                 "f32: dequantize weights once at load (fast, ~4 bytes/parameter); quant: "
-                 "dequantize rows on the fly from the file (small, slower)")
+                 "quant (default): packed weights from the file with 8-bit activations, like "
+                 "llama.cpp (fast, small); f32: dequantize weights once at load and keep "
+                 "activations in f32 (~4 bytes/parameter, slower)")
       ->check(CLI::IsMember({"f32", "quant"}));
   app.add_flag("--ignore-eos", args.ignore_eos, "keep generating after end-of-generation tokens");
   app.add_option("--log-level", args.log_level, "debug, info, warn or error");

@@ -73,6 +73,9 @@ Result<LlamaModel> LlamaModel::Load(std::shared_ptr<const gguf::GgufFile> file,
   LlamaModel m;
   m.config_ = config;
   m.weight_format_ = options.weight_format;
+  const kernels::cpu::Isa isa = options.isa.value_or(kernels::cpu::ActiveIsa());
+  m.quant_kernels_ = &kernels::cpu::KernelsFor(isa);
+  m.ops_ = &kernels::cpu::OpsFor(isa);
   const gguf::GgufFile& f = *file;
   m.token_embd_ = ViewMatrix(Tensor(f, "token_embd.weight"));
   m.output_ = config.tied_embeddings ? m.token_embd_ : ViewMatrix(Tensor(f, "output.weight"));
@@ -109,7 +112,8 @@ Result<LlamaModel> LlamaModel::Load(std::shared_ptr<const gguf::GgufFile> file,
                      std::to_string(bytes >> 20) + " MiB");
   }
   m.file_ = std::move(file);
-  SPATTEN_LOG_INFO("model: " + config.ToString());
+  SPATTEN_LOG_INFO("model: " + config.ToString() + ", kernels: " +
+                   kernels::cpu::IsaName(m.quant_kernels_->isa));
   return m;
 }
 

@@ -1,13 +1,19 @@
-// LlamaModel: the weights of a llama-architecture model and its forward pass on the CPU, built
-// from the scalar reference kernels (kernels/ref/ops.h), multithreaded over matrix rows and
-// attention heads.
+// LlamaModel: the weights of a llama-architecture model and its forward pass on the CPU,
+// multithreaded over matrix rows and attention heads.
 //
 // Weights. By default (WeightFormat::kQuantized) matrices are views into the GGUF file's
-// memory mapping and each row is dequantized on the fly, right before its dot products: no
-// copy of the ~100 MB file is made, and a prefill batch dequantizes each row once for all of
-// its tokens. WeightFormat::kF32 instead dequantizes every matrix once at load into owned f32
-// buffers (about 4 bytes per parameter: ~540 MB for a 135M model), which trades memory for
-// skipping the per-token dequantization. Norm vectors are always copied to f32 at load.
+// memory mapping, used as they are by the integer kernels (kernels/cpu/dispatch.h): each
+// matrix input is quantized once per token to 8 bits (the activation format the weight type
+// pairs with, as llama.cpp does) and dotted with the packed weight rows. Matrices of a type
+// without an integer kernel (f32, f16, bf16) use f32 dot products on dequantized rows.
+// WeightFormat::kF32 instead dequantizes every matrix once at load into owned f32 buffers
+// (about 4 bytes per parameter: ~540 MB for a 135M model) and keeps activations in f32: more
+// memory and slower, but free of activation quantization error. Norm vectors are always
+// copied to f32 at load.
+//
+// Kernels. LoadOptions::isa picks the instruction-set level of every kernel the model runs
+// (default: kernels::cpu::ActiveIsa(), i.e. the best the CPU has unless SPATTEN_CPU_ISA
+// lowers it); Isa::kScalar runs the scalar references of kernels/ref, for parity tests.
 //
 // Forward. One call runs a batch of tokens of ONE sequence: token i gets RoPE position
 // positions[i] and is appended to the sequence's KV cache (slot cache.size() + i); it attends
@@ -20,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -28,18 +35,21 @@
 #include "engine/gguf/gguf.h"
 #include "engine/model/kv_cache.h"
 #include "engine/model/model_config.h"
+#include "kernels/cpu/dispatch.h"
 #include "kernels/quant_types.h"
 
 namespace spatten::model {
 
 enum class WeightFormat {
-  kQuantized,  // rows dequantized on the fly from the file mapping (default)
-  kF32,        // dequantized once at load into owned f32 buffers
+  kQuantized,  // packed weights from the file mapping, 8-bit activations (default)
+  kF32,        // dequantized once at load into owned f32 buffers, f32 activations
 };
 
 struct LoadOptions {
   WeightFormat weight_format = WeightFormat::kQuantized;
   ThreadPool* pool = nullptr;  // used to dequantize at load (kF32); may be null
+  // Kernel level; unset = kernels::cpu::ActiveIsa(). Clamped to what the CPU supports.
+  std::optional<kernels::cpu::Isa> isa = std::nullopt;
 };
 
 // A weight matrix of `rows` packed rows of `cols` elements each (GGUF shape [cols, rows]).
@@ -82,6 +92,7 @@ class LlamaModel {
 
   const ModelConfig& config() const { return config_; }
   WeightFormat weight_format() const { return weight_format_; }
+  kernels::cpu::Isa isa() const { return quant_kernels_->isa; }
 
   // A cache sized for this model; max_slots == 0 means the training context length.
   SequenceKvCache NewCache(size_t max_slots = 0) const;
@@ -104,6 +115,8 @@ class LlamaModel {
   std::shared_ptr<const gguf::GgufFile> file_;
   ModelConfig config_;
   WeightFormat weight_format_ = WeightFormat::kQuantized;
+  const kernels::cpu::QuantDotKernels* quant_kernels_ = nullptr;  // static tables
+  const kernels::cpu::OpsKernels* ops_ = nullptr;
   WeightMatrix token_embd_;      // [n_vocab][n_embd]
   WeightMatrix output_;          // [n_vocab][n_embd]; == token_embd_ when tied
   std::vector<float> output_norm_;  // [n_embd]

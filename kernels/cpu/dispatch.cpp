@@ -70,9 +70,22 @@ bool CpuRuns(Isa isa) {
 }
 #endif  // SPATTEN_KERNELS_X86
 
+OpsKernels ScalarOps() {
+  OpsKernels k{};
+  k.isa = Isa::kScalar;
+  k.rms_norm = ref::RmsNorm;
+  k.rope_apply = ref::RopeApply;
+  k.softmax = ref::Softmax;
+  k.silu_mul = ref::SiluMul;
+  k.dot = ref::Dot;
+  k.attention = ref::AttentionMultiQuery;
+  return k;
+}
+
 struct Tables {
   Isa best = Isa::kScalar;
   QuantDotKernels by_isa[3];  // indexed by Isa; levels above `best` hold the `best` table
+  OpsKernels ops_by_isa[3];   // likewise
 };
 
 const Tables& GetTables() {
@@ -81,16 +94,21 @@ const Tables& GetTables() {
     t.by_isa[0] = ScalarKernels();
     t.by_isa[1] = t.by_isa[0];
     t.by_isa[2] = t.by_isa[0];
+    for (OpsKernels& o : t.ops_by_isa) o = ScalarOps();
 #if SPATTEN_KERNELS_X86
     if (CpuRuns(Isa::kAvx2)) {
       t.best = Isa::kAvx2;
       t.by_isa[1].isa = Isa::kAvx2;
       detail::FillAvx2Kernels(&t.by_isa[1]);
       t.by_isa[2] = t.by_isa[1];
+      t.ops_by_isa[1].isa = Isa::kAvx2;
+      detail::FillAvx2Ops(&t.ops_by_isa[1]);
+      t.ops_by_isa[2] = t.ops_by_isa[1];
       if (CpuRuns(Isa::kAvx512)) {
         t.best = Isa::kAvx512;
         t.by_isa[2].isa = Isa::kAvx512;
         detail::FillAvx512Kernels(&t.by_isa[2]);
+        t.ops_by_isa[2].isa = Isa::kAvx512;
       }
     }
 #endif
@@ -167,6 +185,16 @@ const QuantDotKernels& KernelsFor(Isa isa) {
 
 const QuantDotKernels& ActiveKernels() {
   static const QuantDotKernels& active = KernelsFor(ActiveLevel());
+  return active;
+}
+
+const OpsKernels& OpsFor(Isa isa) {
+  const auto index = static_cast<size_t>(isa);
+  return GetTables().ops_by_isa[index < 3 ? index : 0];
+}
+
+const OpsKernels& ActiveOps() {
+  static const OpsKernels& active = OpsFor(ActiveLevel());
   return active;
 }
 

@@ -1,5 +1,6 @@
-// CPU kernel selection: which instruction set the quantized dot products run with, chosen
-// once at run time, plus the row-range GEMV / GEMM helpers built on them.
+// CPU kernel selection: which instruction set the quantized dot products and the f32
+// transformer ops (OpsKernels: RMSNorm, RoPE, softmax, SiLU*up, dot, attention) run with,
+// chosen once at run time, plus the row-range GEMV / GEMM helpers built on the dots.
 //
 // Levels: kScalar (kernels/ref, any CPU), kAvx2 (AVX2 + FMA + F16C), kAvx512 (AVX-512 F/BW/VL
 // + VNNI). The best level the CPU and OS support is used unless SPATTEN_CPU_ISA names a lower
@@ -15,6 +16,7 @@
 #include <cstdint>
 
 #include "kernels/quant_types.h"
+#include "kernels/ref/ops.h"
 #include "kernels/ref/quant_dot.h"
 
 namespace spatten::kernels::cpu {
@@ -98,7 +100,30 @@ bool MatMulQuant(const QuantDotKernels& k, QuantType type, const void* w, size_t
 bool MatMulQuant(QuantType type, const void* w, size_t rows, size_t cols, const void* a_q,
                  size_t a_stride, size_t n, float* y, size_t y_stride, size_t r0, size_t r1);
 
+// ---- f32 transformer ops -----------------------------------------------------------------
+// Same contracts as their scalar references in kernels/ref/ops.h; results agree with them to
+// float rounding (the SIMD versions sum in a different order, use FMA and a polynomial exp),
+// not bit for bit. Selected by the same ISA level as the quantized dots.
+struct OpsKernels {
+  Isa isa;
+  void (*rms_norm)(const float* x, const float* weight, float* out, size_t n, float eps);
+  void (*rope_apply)(float* x, size_t n_heads, size_t head_dim, size_t rot_dims,
+                     const float* cos_sin);
+  void (*softmax)(float* x, size_t n);
+  void (*silu_mul)(const float* gate, const float* up, float* out, size_t n);
+  float (*dot)(const float* a, const float* b, size_t n);
+  void (*attention)(const ref::AttentionBatch& batch);
+};
+
+// The ops table for `isa`, clamped down like KernelsFor; ActiveOps() follows ActiveIsa().
+const OpsKernels& OpsFor(Isa isa);
+const OpsKernels& ActiveOps();
+
 namespace detail {
+// Implemented by ops_avx2.cpp (x86 builds only): overwrite the entries AVX2 + FMA accelerate.
+// (AVX-512 adds nothing worth a separate file for these memory- and latency-bound ops at the
+// sizes of the models we run: the AVX-512 level reuses them.)
+void FillAvx2Ops(OpsKernels* k);
 // Implemented by quant_dot_avx2.cpp / quant_dot_avx512.cpp (x86 builds only): overwrite the
 // entries of `k` that the ISA accelerates, leaving the others (scalar) as they are.
 void FillAvx2Kernels(QuantDotKernels* k);

@@ -18,6 +18,32 @@ void RmsNorm(const float* x, const float* weight, float* out, size_t n, float ep
   for (size_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
+void RopeCosSin(int64_t pos, size_t rot_dims, float freq_base, float* cos_sin) {
+  for (size_t i = 0; i < rot_dims / 2; ++i) {
+    const double inv_freq =
+        std::pow(static_cast<double>(freq_base),
+                 -2.0 * static_cast<double>(i) / static_cast<double>(rot_dims));
+    const double angle = static_cast<double>(pos) * inv_freq;
+    cos_sin[2 * i] = static_cast<float>(std::cos(angle));
+    cos_sin[2 * i + 1] = static_cast<float>(std::sin(angle));
+  }
+}
+
+void RopeApply(float* x, size_t n_heads, size_t head_dim, size_t rot_dims, const float* cos_sin) {
+  const size_t n_pairs = std::min(rot_dims, head_dim) / 2;
+  for (size_t h = 0; h < n_heads; ++h) {
+    float* p = x + h * head_dim;
+    for (size_t i = 0; i < n_pairs; ++i) {
+      const float c = cos_sin[2 * i];
+      const float s = cos_sin[2 * i + 1];
+      const float x0 = p[2 * i];
+      const float x1 = p[2 * i + 1];
+      p[2 * i] = x0 * c - x1 * s;
+      p[2 * i + 1] = x0 * s + x1 * c;
+    }
+  }
+}
+
 void RopeAdjacent(float* x, size_t n_heads, size_t head_dim, size_t rot_dims, int64_t pos,
                   float freq_base) {
   const size_t n_pairs = std::min(rot_dims, head_dim) / 2;
@@ -130,6 +156,13 @@ void AttentionSingleQuery(const float* q, const float* k, const float* v, size_t
     const float p = scores[j];
     const float* vj = v + j * kv_stride;
     for (size_t d = 0; d < head_dim; ++d) out[d] += p * vj[d];
+  }
+}
+
+void AttentionMultiQuery(const AttentionBatch& b) {
+  for (size_t i = 0; i < b.nq; ++i) {
+    AttentionSingleQuery(b.q[i], b.k, b.v, b.n_ctx[i], b.head_dim, b.kv_stride, b.scale,
+                         b.scores + i * b.score_stride, b.out[i]);
   }
 }
 

@@ -28,6 +28,16 @@ void RmsNorm(const float* x, const float* weight, float* out, size_t n, float ep
 void RopeAdjacent(float* x, size_t n_heads, size_t head_dim, size_t rot_dims, int64_t pos,
                   float freq_base);
 
+// RopeAdjacent split in two, so that a forward pass computes the angles of a position once
+// and reuses them in every layer and for both Q and K:
+// RopeCosSin writes cos_sin[2i] = cos(angle_i), cos_sin[2i + 1] = sin(angle_i) for
+// i < rot_dims / 2 (angles as in RopeAdjacent);   cos_sin: [rot_dims]
+void RopeCosSin(int64_t pos, size_t rot_dims, float freq_base, float* cos_sin);
+// RopeApply rotates each head's first rot_dims elements by those angles, in place:
+// (x0, x1) -> (x0 c - x1 s, x0 s + x1 c).   x: [n_heads][head_dim]   cos_sin: [rot_dims]
+// RopeAdjacent(x, ..., pos, base) == RopeCosSin(pos, rot_dims, base, t); RopeApply(x, ..., t).
+void RopeApply(float* x, size_t n_heads, size_t head_dim, size_t rot_dims, const float* cos_sin);
+
 // In-place numerically stable softmax: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max).
 //   x: [n], n >= 1
 void Softmax(float* x, size_t n);
@@ -78,5 +88,24 @@ bool MatVec(QuantType type, const void* w, size_t row_bytes, size_t rows, size_t
 void AttentionSingleQuery(const float* q, const float* k, const float* v, size_t n_ctx,
                           size_t head_dim, size_t kv_stride, float scale, float* scores,
                           float* out);
+
+// Several queries against the SAME KV head (e.g. the query heads of one GQA group, for a block
+// of tokens), so that an optimised kernel can read each cached K / V row once for all of them.
+// Query i sees keys [0, n_ctx[i]) and gets exactly AttentionSingleQuery's result.
+// Plain aggregate (the ISA files include this header; see kernels/cpu/dispatch.h).
+struct AttentionBatch {
+  size_t nq;               // number of queries, >= 1
+  const float* const* q;   // [nq] pointers to head_dim floats
+  float* const* out;       // [nq] pointers to head_dim floats (not aliasing q, k, v)
+  const size_t* n_ctx;     // [nq] visible keys per query, each >= 1
+  const float* k;          // key j: k + j * kv_stride (head_dim floats)
+  const float* v;          // value j: v + j * kv_stride
+  size_t kv_stride;
+  size_t head_dim;
+  float scale;
+  float* scores;           // scratch [nq][score_stride]; score_stride >= every n_ctx[i]
+  size_t score_stride;
+};
+void AttentionMultiQuery(const AttentionBatch& b);
 
 }  // namespace spatten::kernels::ref

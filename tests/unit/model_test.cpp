@@ -11,12 +11,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <set>
 #include <span>
@@ -28,6 +31,7 @@
 #include "engine/model/llama_model.h"
 #include "engine/model/model_config.h"
 #include "engine/sampling/sampler.h"
+#include "kernels/cpu/dispatch.h"
 #include "tests/support/gguf_writer.h"
 
 namespace spatten::model {
@@ -269,6 +273,57 @@ TEST(ThreadPoolTest, CoversRangeExactlyOnce) {
   }
 }
 
+// Many short jobs back to back, more threads than cores: late workers of one job must never
+// run a chunk of the next one (chunks are claimed with a generation-tagged ticket).
+TEST(ThreadPoolTest, BackToBackJobsRunEachChunkOnce) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(64);
+  std::vector<int> want(64, 0);
+  for (int job = 0; job < 20000; ++job) {
+    const size_t n = 1 + static_cast<size_t>(job % 64);
+    pool.ParallelFor(n, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) hits[i].fetch_add(1, std::memory_order_relaxed);
+    });
+    for (size_t i = 0; i < n; ++i) ++want[i];
+  }
+  for (size_t i = 0; i < hits.size(); ++i) EXPECT_EQ(hits[i].load(), want[i]) << "element " << i;
+}
+
+// Decoding issues ~5 parallel regions per layer (150 per token for 30 layers), so the cost of
+// one fork/join matters. Measured and printed: (a) an empty body, the fixed cost of a call;
+// (b) 8 chunks of ~2 us, where the hand-off to the worker is on the critical path: the time
+// above the ideal 8 us (16 us of work on 2 threads). Only a loose bound on (a) is asserted
+// (timings on a shared machine vary): a hand-off that fell back to sleeping on every call
+// (tens of microseconds) would show.
+TEST(ThreadPoolTest, DispatchOverheadIsSmall) {
+  using Clock = std::chrono::steady_clock;
+  ThreadPool pool(2);
+  std::atomic<size_t> sink{0};
+  auto empty = [&](size_t b, size_t e) { sink.fetch_add(e - b, std::memory_order_relaxed); };
+  auto busy = [&](size_t b, size_t e) {
+    const auto t0 = Clock::now();
+    while (std::chrono::duration<double, std::micro>(Clock::now() - t0).count() <
+           2.0 * static_cast<double>(e - b)) {
+    }
+  };
+  auto best_us = [&](const std::function<void(size_t, size_t)>& fn, size_t n, int calls) {
+    double best = 1e9;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto t0 = Clock::now();
+      for (int i = 0; i < calls; ++i) pool.ParallelFor(n, fn);
+      best = std::min(
+          best, std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / calls);
+    }
+    return best;
+  };
+  const double empty_us = best_us(empty, 64, 2000);
+  const double busy_us = best_us(busy, 8, 500);
+  EXPECT_EQ(sink.load(), 5u * 2000u * 64u);
+  std::printf("[          ] ParallelFor (2 threads): empty body %.2f us per call; 8 x 2 us "
+              "chunks %.2f us (ideal 8.00)\n", empty_us, busy_us);
+  EXPECT_LT(empty_us, 200.0);
+}
+
 TEST(SamplerTest, GreedyAndFilters) {
   const std::vector<float> logits = {0.0f, 3.0f, 1.0f, 3.0f, -2.0f};
   auto greedy = sampling::Sampler::Create({});
@@ -437,34 +492,147 @@ TEST(RealModelTest, GreedyMatchesLlamaCpp) {
 
 // Teacher forcing: run prompt + llama.cpp's continuation in one batch and look at our logits
 // at every generated position, so that one fork does not hide the rest of the sequence.
-// llama.cpp's token must be within kNearTie of our best logit everywhere, and our top-1 must
+// llama.cpp's token must be within `near_tie` of our best logit everywhere, and our top-1 must
 // equal it at >= 85% of the positions (near ties are rare; a wrong op would break far more).
-TEST(RealModelTest, TeacherForcedMatchesLlamaCpp) {
-  auto file = OpenRealModel();
-  SKIP_WITHOUT_MODEL(file);
-  ThreadPool pool;
-  // Prefill-heavy: rows dequantized on the fly from the file, once per batch.
-  auto m = LlamaModel::Load(file, {.weight_format = WeightFormat::kQuantized});
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
-  const size_t V = static_cast<size_t>(m->config().n_vocab);
+void TeacherForced(const LlamaModel& m, ThreadPool* pool, float near_tie, const char* label) {
+  const size_t V = static_cast<size_t>(m.config().n_vocab);
+  float worst = 0;  // largest row[ours] - row[llama.cpp's], for the log
   for (const GoldenCase& c : LoadGolden()) {
     std::vector<int32_t> seq = c.prompt;
     seq.insert(seq.end(), c.greedy.begin(), c.greedy.end() - 1);
-    SequenceKvCache cache = m->NewCache();
+    SequenceKvCache cache = m.NewCache();
     std::vector<float> logits;
-    ASSERT_TRUE(m->ForwardNext(seq, cache, &pool, &logits, {.all_logits = true}).ok());
+    ASSERT_TRUE(m.ForwardNext(seq, cache, pool, &logits, {.all_logits = true}).ok());
     size_t agree = 0;
     for (size_t i = 0; i < c.greedy.size(); ++i) {
       const std::span<const float> row(logits.data() + (c.prompt.size() - 1 + i) * V, V);
       const int32_t ours = sampling::ArgMax(row);
       agree += ours == c.greedy[i];
-      EXPECT_LE(row[ours] - row[c.greedy[i]], kNearTie)
-          << c.name << ": position " << i << " ours " << ours << " llama.cpp " << c.greedy[i];
+      worst = std::max(worst, row[ours] - row[c.greedy[i]]);
+      EXPECT_LE(row[ours] - row[c.greedy[i]], near_tie)
+          << label << " " << c.name << ": position " << i << " ours " << ours << " llama.cpp "
+          << c.greedy[i];
     }
-    EXPECT_GE(agree * 100, c.greedy.size() * 85) << c.name;
-    std::printf("[          ] %-32s teacher-forced top-1 agreement %zu of %zu\n", c.name.c_str(),
-                agree, c.greedy.size());
+    EXPECT_GE(agree * 100, c.greedy.size() * 85) << label << " " << c.name;
+    std::printf("[          ] %-5s %-32s teacher-forced top-1 agreement %zu of %zu\n", label,
+                c.name.c_str(), agree, c.greedy.size());
   }
+  std::printf("[          ] %-5s largest logit gap to llama.cpp's token: %.3f\n", label, worst);
+}
+
+// f32 activations: kNearTie, as for the greedy test.
+TEST(RealModelTest, TeacherForcedMatchesLlamaCppF32) {
+  auto file = OpenRealModel();
+  SKIP_WITHOUT_MODEL(file);
+  ThreadPool pool;
+  auto m = LlamaModel::Load(file, {.weight_format = WeightFormat::kF32, .pool = &pool});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  TeacherForced(*m, &pool, kNearTie, "f32");
+}
+
+// 8-bit activations (the default path), like llama.cpp's; but each 8-bit implementation is
+// its own draw of rounding noise that the network spreads (see
+// SimdForwardMatchesScalarReferenceQuantized: ours SIMD vs ours scalar differ by up to 1.5 on
+// single logits). Measured worst gap to llama.cpp's token: 0.60 with the SIMD kernels (one
+// position of fibonacci_code.kv_f32), below 0.5 with the scalar ones. The near-tie bound here
+// is 1.0, and the 85% top-1 agreement is unchanged.
+constexpr float kNearTieQuantized = 1.0f;
+
+TEST(RealModelTest, TeacherForcedMatchesLlamaCpp) {
+  auto file = OpenRealModel();
+  SKIP_WITHOUT_MODEL(file);
+  ThreadPool pool;
+  auto m = LlamaModel::Load(file, {.weight_format = WeightFormat::kQuantized});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  TeacherForced(*m, &pool, kNearTieQuantized, "8-bit");
+}
+
+// The SIMD kernels (best ISA level of this CPU) against the scalar references over the whole
+// forward pass: batched prefill (all logits), then a few decoding steps.
+struct ForwardDiff {
+  float max_diff = 0;       // max |simd - scalar| over all logits
+  size_t argmax_checked = 0;
+  size_t argmax_equal = 0;  // among positions where the scalar top-2 margin exceeds `margin`
+};
+
+ForwardDiff CompareForward(const LlamaModel& simd, const LlamaModel& scalar,
+                           const std::vector<int32_t>& prompt, ThreadPool* pool, float margin) {
+  const size_t V = static_cast<size_t>(simd.config().n_vocab);
+  SequenceKvCache c1 = simd.NewCache(), c2 = scalar.NewCache();
+  std::vector<float> l1, l2;
+  ForwardDiff d;
+  auto compare = [&] {
+    EXPECT_EQ(l1.size(), l2.size());
+    for (size_t i = 0; i < l1.size() && i < l2.size(); ++i) {
+      d.max_diff = std::max(d.max_diff, std::fabs(l1[i] - l2[i]));
+    }
+    for (size_t row = 0; row + 1 <= l2.size() / V; ++row) {
+      const std::span<const float> r1(l1.data() + row * V, V), r2(l2.data() + row * V, V);
+      if (TopTwoMargin(r2) < margin) continue;
+      ++d.argmax_checked;
+      d.argmax_equal += sampling::ArgMax(r1) == sampling::ArgMax(r2);
+    }
+  };
+  EXPECT_TRUE(simd.ForwardNext(prompt, c1, pool, &l1, {.all_logits = true}).ok());
+  EXPECT_TRUE(scalar.ForwardNext(prompt, c2, pool, &l2, {.all_logits = true}).ok());
+  compare();
+  for (int step = 0; step < 4; ++step) {
+    const int32_t next[1] = {sampling::ArgMax(std::span<const float>(l2.data() + l2.size() - V, V))};
+    EXPECT_TRUE(simd.ForwardNext(next, c1, pool, &l1).ok());
+    EXPECT_TRUE(scalar.ForwardNext(next, c2, pool, &l2).ok());
+    compare();
+  }
+  return d;
+}
+
+// f32 weights and activations: the SIMD ops (RMSNorm, RoPE, attention, SiLU, dot) differ from
+// the references by float rounding only, and nothing downstream amplifies it: measured max
+// |diff| 4e-5 on logits of magnitude ~30. Bound 1e-2, with every top-1 equal.
+TEST(RealModelTest, SimdForwardMatchesScalarReferenceF32) {
+  auto file = OpenRealModel();
+  SKIP_WITHOUT_MODEL(file);
+  if (kernels::cpu::BestIsa() == kernels::cpu::Isa::kScalar) GTEST_SKIP() << "no SIMD level";
+  ThreadPool pool;
+  auto simd = LlamaModel::Load(
+      file, {.weight_format = WeightFormat::kF32, .pool = &pool, .isa = kernels::cpu::BestIsa()});
+  auto scalar = LlamaModel::Load(
+      file, {.weight_format = WeightFormat::kF32, .pool = &pool, .isa = kernels::cpu::Isa::kScalar});
+  ASSERT_TRUE(simd.ok() && scalar.ok());
+  ASSERT_EQ(scalar->isa(), kernels::cpu::Isa::kScalar);
+  const ForwardDiff d = CompareForward(*simd, *scalar, LoadGolden().at(0).prompt, &pool, 0.0f);
+  std::printf("[          ] f32 SIMD vs scalar: max |logit diff| %.6f\n", d.max_diff);
+  EXPECT_LT(d.max_diff, 1e-2f);
+  EXPECT_EQ(d.argmax_equal, d.argmax_checked);
+}
+
+// 8-bit activations (the default path): every integer matrix product agrees with the scalar
+// reference to ~3e-7 relative, but rounding an activation to 8 bits turns such a difference,
+// where it crosses a rounding boundary, into a whole quantization step, and 30 layers spread
+// it. Measured over the golden prompts: max |diff| 1.51 (0.36 - 1.02 per position on one
+// prompt, where the gap between f32 and 8-bit activations is 0.5 - 1.1, the same size: two
+// correct 8-bit implementations are two draws of that noise). Bound 3.0 (2x the measured
+// maximum), and top-1 equal wherever the scalar top-2 margin exceeds it. A wrong kernel moves
+// logits by far more, and the f32 test above checks the ops tightly.
+TEST(RealModelTest, SimdForwardMatchesScalarReferenceQuantized) {
+  auto file = OpenRealModel();
+  SKIP_WITHOUT_MODEL(file);
+  if (kernels::cpu::BestIsa() == kernels::cpu::Isa::kScalar) GTEST_SKIP() << "no SIMD level";
+  ThreadPool pool;
+  auto simd = LlamaModel::Load(file, {.isa = kernels::cpu::BestIsa()});
+  auto scalar = LlamaModel::Load(file, {.isa = kernels::cpu::Isa::kScalar});
+  ASSERT_TRUE(simd.ok() && scalar.ok());
+  ForwardDiff total;
+  for (const GoldenCase& c : LoadGolden()) {
+    const ForwardDiff d = CompareForward(*simd, *scalar, c.prompt, &pool, 3.0f);
+    total.max_diff = std::max(total.max_diff, d.max_diff);
+    total.argmax_checked += d.argmax_checked;
+    total.argmax_equal += d.argmax_equal;
+  }
+  std::printf("[          ] 8-bit SIMD vs scalar: max |logit diff| %.4f, top-1 equal %zu of %zu\n",
+              total.max_diff, total.argmax_equal, total.argmax_checked);
+  EXPECT_LT(total.max_diff, 3.0f);
+  EXPECT_EQ(total.argmax_equal, total.argmax_checked);
+  EXPECT_GT(total.argmax_checked, 0u);
 }
 
 }  // namespace

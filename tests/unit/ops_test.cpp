@@ -1,4 +1,5 @@
-// Unit tests for the scalar reference ops (kernels/ref/ops.h).
+// Unit tests for the scalar reference ops (kernels/ref/ops.h) and, at the end, parity of their
+// SIMD versions (kernels/cpu/dispatch.h OpsKernels) with them.
 //
 // Expected values are worked out by hand from the op definitions (shown in comments) or with
 // std:: math written out in the test; the code under test never produces an expectation.
@@ -6,10 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <vector>
+
+#include "kernels/cpu/dispatch.h"
 
 namespace spatten::kernels::ref {
 namespace {
@@ -260,6 +265,170 @@ TEST(AttentionTest, TwoKeysWithStrideAndScale) {
   EXPECT_NEAR(scores[1], 0.73105858f, kTol);
   EXPECT_NEAR(out[0], 0.26894142f, kTol);
   EXPECT_NEAR(out[1], 0.73105858f, kTol);
+}
+
+TEST(RopeTest, TableFormEqualsRopeAdjacent) {
+  // RopeCosSin + RopeApply must be bit-equal to RopeAdjacent (same angles, same arithmetic).
+  for (size_t rot : {2u, 6u, 8u}) {
+    std::vector<float> a(3 * 8), b;
+    for (size_t i = 0; i < a.size(); ++i) a[i] = std::sin(static_cast<float>(i) * 0.7f) * 3;
+    b = a;
+    std::vector<float> cs(rot);
+    RopeAdjacent(a.data(), 3, 8, rot, 1234, 10000.0f);
+    RopeCosSin(1234, rot, 10000.0f, cs.data());
+    RopeApply(b.data(), 3, 8, rot, cs.data());
+    EXPECT_EQ(a, b) << "rot " << rot;
+  }
+}
+
+TEST(AttentionTest, MultiQueryEqualsSingleQueries) {
+  // Two queries with different causal lengths over the same 3 keys (head_dim 2, stride 3).
+  const float k[9] = {1, 0, 9, 0, 1, 9, 1, 1, 9};
+  const float v[9] = {1, 2, 9, 3, 4, 9, 5, 6, 9};
+  const float q0[2] = {0.5f, -1}, q1[2] = {2, 1};
+  const float* qs[2] = {q0, q1};
+  float out0[2], out1[2], want0[2], want1[2], scores[6], s[3];
+  float* outs[2] = {out0, out1};
+  const size_t n_ctx[2] = {2, 3};
+  AttentionMultiQuery({2, qs, outs, n_ctx, k, v, 3, 2, 0.7f, scores, 3});
+  AttentionSingleQuery(q0, k, v, 2, 2, 3, 0.7f, s, want0);
+  AttentionSingleQuery(q1, k, v, 3, 2, 3, 0.7f, s, want1);
+  EXPECT_EQ(out0[0], want0[0]);
+  EXPECT_EQ(out0[1], want0[1]);
+  EXPECT_EQ(out1[0], want1[0]);
+  EXPECT_EQ(out1[1], want1[1]);
+}
+
+// ---- SIMD ops against the scalar references --------------------------------------------------
+//
+// Tolerance: |simd - ref| <= kAbs + kRel * |ref| per element, kAbs = kRel = 2e-6 for the
+// element-wise ops. The SIMD versions differ only in float rounding: 8-wide partial sums
+// instead of double (RMSNorm, softmax) or sequential sums (dot), FMA contractions, and a
+// polynomial exp with ~2 ulp error (see ops_avx2.cpp). Inputs are O(1), so a few ulp of
+// relative error (1 ulp = 6e-8) plus sum reordering over <= 1000 terms stays well inside.
+// Dot products and attention outputs are sums of n products: their bound scales with the sum
+// of |terms| (not with |result|, which can cancel): kRel * sum|a_i b_i|.
+// Sizes are odd on purpose, to cover the scalar tails after the 8-wide loops.
+constexpr float kAbs = 2e-6f;
+constexpr float kRel = 2e-6f;
+
+std::vector<cpu::Isa> SimdLevels() {
+  std::vector<cpu::Isa> levels;
+  for (cpu::Isa isa : {cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
+    if (cpu::IsaSupported(isa)) levels.push_back(isa);
+  }
+  return levels;
+}
+
+std::vector<float> RandomVector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+void ExpectClose(const std::vector<float>& got, const std::vector<float>& want, const char* what,
+                 size_t n) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i], want[i], kAbs + kRel * std::fabs(want[i]))
+        << what << " n=" << n << " i=" << i;
+  }
+}
+
+TEST(SimdOpsTest, ElementwiseOpsMatchReference) {
+  const auto levels = SimdLevels();
+  if (levels.empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  for (cpu::Isa isa : levels) {
+    const cpu::OpsKernels& k = cpu::OpsFor(isa);
+    for (size_t n : {1u, 7u, 8u, 9u, 31u, 64u, 100u, 577u, 1000u}) {
+      const std::vector<float> x = RandomVector(n, 1 + static_cast<uint32_t>(n), 3.0f);
+      const std::vector<float> y = RandomVector(n, 100 + static_cast<uint32_t>(n), 2.0f);
+      std::vector<float> want(n), got(n);
+
+      RmsNorm(x.data(), y.data(), want.data(), n, 1e-5f);
+      k.rms_norm(x.data(), y.data(), got.data(), n, 1e-5f);
+      ExpectClose(got, want, "rms_norm", n);
+
+      // Softmax over logits spread wide enough that many exps underflow towards 0.
+      want = RandomVector(n, 7 + static_cast<uint32_t>(n), 40.0f);
+      got = want;
+      Softmax(want.data(), n);
+      k.softmax(got.data(), n);
+      ExpectClose(got, want, "softmax", n);
+
+      // SiLU over a range that reaches both saturated ends (exp overflow / underflow).
+      const std::vector<float> g = RandomVector(n, 3 + static_cast<uint32_t>(n), 100.0f);
+      SiluMul(g.data(), y.data(), want.data(), n);
+      k.silu_mul(g.data(), y.data(), got.data(), n);
+      ExpectClose(got, want, "silu_mul", n);
+
+      double sum_abs = 0;
+      for (size_t i = 0; i < n; ++i) sum_abs += std::fabs(x[i] * y[i]);
+      EXPECT_NEAR(k.dot(x.data(), y.data(), n), Dot(x.data(), y.data(), n),
+                  kAbs + kRel * sum_abs)
+          << "dot n=" << n;
+    }
+  }
+}
+
+TEST(SimdOpsTest, RopeApplyMatchesReference) {
+  const auto levels = SimdLevels();
+  if (levels.empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  for (cpu::Isa isa : levels) {
+    // (head_dim, rot_dims): full and partial rotation, head sizes that leave scalar tails.
+    for (auto [d, rot] : {std::pair<size_t, size_t>{64, 64}, {64, 32}, {10, 10}, {18, 14},
+                          {128, 128}, {6, 2}}) {
+      const size_t heads = 3;
+      std::vector<float> want = RandomVector(heads * d, static_cast<uint32_t>(d + rot), 4.0f);
+      std::vector<float> got = want;
+      std::vector<float> cs(rot);
+      RopeCosSin(777, rot, 10000.0f, cs.data());
+      RopeApply(want.data(), heads, d, rot, cs.data());
+      cpu::OpsFor(isa).rope_apply(got.data(), heads, d, rot, cs.data());
+      ExpectClose(got, want, "rope", d);
+    }
+  }
+}
+
+TEST(SimdOpsTest, AttentionMatchesReference) {
+  const auto levels = SimdLevels();
+  if (levels.empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  for (cpu::Isa isa : levels) {
+    // head_dim 8 multiples take the SIMD kernel, others its reference fallback; query counts
+    // and causal lengths cover groups of 4, leftovers and partial key blocks.
+    for (size_t d : {8u, 24u, 64u, 72u, 6u}) {
+      for (size_t nq : {1u, 3u, 4u, 7u, 12u}) {
+        const size_t stride = 3 * d + 5;  // one head inside wider, unaligned rows
+        const size_t max_ctx = 77;
+        const std::vector<float> kv = RandomVector(2 * max_ctx * stride, 11, 2.0f);
+        const float* k = kv.data();
+        const float* v = kv.data() + max_ctx * stride;
+        const std::vector<float> qv = RandomVector(nq * d, 13 + static_cast<uint32_t>(nq), 2.0f);
+        std::vector<const float*> q(nq);
+        std::vector<size_t> n_ctx(nq);
+        std::vector<float> want(nq * d), got(nq * d), scores(nq * max_ctx);
+        std::vector<float*> out_want(nq), out_got(nq);
+        for (size_t i = 0; i < nq; ++i) {
+          q[i] = qv.data() + i * d;
+          n_ctx[i] = max_ctx - (nq - 1 - i) * 5;  // causal: later queries see more keys
+          out_want[i] = want.data() + i * d;
+          out_got[i] = got.data() + i * d;
+        }
+        const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+        AttentionMultiQuery({nq, q.data(), out_want.data(), n_ctx.data(), k, v, stride, d, scale,
+                             scores.data(), max_ctx});
+        cpu::OpsFor(isa).attention({nq, q.data(), out_got.data(), n_ctx.data(), k, v, stride, d,
+                                    scale, scores.data(), max_ctx});
+        // out = sum_j p_j V_j with sum p_j = 1 and |V| <= 2: errors scale with max |V| = 2.
+        for (size_t i = 0; i < nq * d; ++i) {
+          EXPECT_NEAR(got[i], want[i], 2 * (kAbs + kRel * 2))
+              << "attention d=" << d << " nq=" << nq << " i=" << i;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
