@@ -46,7 +46,8 @@ std::string RequestLog(const std::string& request_id, const std::string& message
 }
 
 Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& path,
-                                                           ThreadPool* pool) {
+                                                           ThreadPool* pool,
+                                                           model::WeightFormat weights) {
   {
     std::ifstream probe(path, std::ios::binary);
     if (!probe) return NotFound("model file '" + path + "' cannot be opened");
@@ -56,6 +57,7 @@ Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& pa
   SPATTEN_ASSIGN_OR_RETURN(auto tok, tokenizer::Tokenizer::FromGguf(*file));
   model::LoadOptions options;
   options.pool = pool;
+  options.weight_format = weights;
   SPATTEN_ASSIGN_OR_RETURN(auto llama, model::LlamaModel::Load(file, options));
   if (tok.vocab_size() > static_cast<size_t>(llama.config().n_vocab)) {
     return InvalidArgument("tokenizer has " + std::to_string(tok.vocab_size()) +

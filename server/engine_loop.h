@@ -54,9 +54,11 @@ struct ServedModel {
 };
 
 // Opens the GGUF file and loads weights, tokenizer and chat template. NotFound for a missing
-// file; the loader's message otherwise.
-Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& path,
-                                                           ThreadPool* pool);
+// file; the loader's message otherwise. `weights` picks the forward pass's precision: packed
+// weights with 8-bit activations (default, fast, computed as llama.cpp does) or f32.
+Result<std::shared_ptr<const ServedModel>> LoadServedModel(
+    const std::string& path, ThreadPool* pool,
+    model::WeightFormat weights = model::WeightFormat::kQuantized);
 
 // A validated generation request (request_convert.h builds it from the proto).
 struct GenerationRequest {

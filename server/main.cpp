@@ -4,7 +4,7 @@
 //
 //   spatten-server --model M [--host 127.0.0.1] [--port 50051] [--threads T] [--max-running N]
 //       [--max-waiting N] [--max-tokens-per-step N] [--kv-memory-mb N] [--default-max-tokens N]
-//       [--drain-timeout-s S] [--log-level L]
+//       [--drain-timeout-s S] [--log-level L] [--weights quant|f32]
 //
 // SIGTERM / SIGINT drain the server: health turns NOT_SERVING, new Generate calls get
 // UNAVAILABLE, in-flight generations run to completion (at most --drain-timeout-s), then the
@@ -36,6 +36,7 @@ struct Args {
   uint64_t kv_memory_mb = 0;
   int drain_timeout_s = 120;
   std::string log_level = "info";
+  std::string weights = "quant";
 };
 
 int Run(const Args& args) {
@@ -57,7 +58,9 @@ int Run(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto model = srv::LoadServedModel(args.model, nullptr);
+  const auto weights = args.weights == "f32" ? spatten::model::WeightFormat::kF32
+                                             : spatten::model::WeightFormat::kQuantized;
+  auto model = srv::LoadServedModel(args.model, nullptr, weights);
   if (!model.ok()) {
     SPATTEN_LOG_ERROR("loading model: " + model.status().ToString());
     return 1;
@@ -133,6 +136,10 @@ int main(int argc, char** argv) {
                  "on SIGTERM, how long in-flight requests may run before they are cancelled")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", args.log_level, "debug, info, warn or error");
+  app.add_option("--weights", args.weights,
+                 "quant (default): packed weights, 8-bit activations, like llama.cpp; "
+                 "f32: weights dequantized at load, f32 activations (precise, slower)")
+      ->check(CLI::IsMember({"quant", "f32"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
