@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "engine/tokenizer/unicode.h"
+#include "server/simulate_service.h"
 
 namespace spatten::server {
 namespace {
@@ -31,14 +32,25 @@ v1::FinishReason ToProto(FinishKind kind) {
   return v1::FINISH_REASON_UNSPECIFIED;
 }
 
+// The served model's attention shape, for the simulator.
+ModelDims ServedDims(const ServedModel& m) {
+  const auto& c = m.model.config();
+  return {.layers = static_cast<int32_t>(c.n_layer),
+          .heads = static_cast<int32_t>(c.n_head),
+          .head_dim = static_cast<int32_t>(c.head_dim)};
+}
+
 // The bridge between the engine thread (RequestSink calls) and one Generate reactor. Invariants
 // (all under mu_): at most one write in flight; Finish is called once, and only when no write
 // is in flight, so a thread that claimed the write slot may call StartWrite outside the lock
 // knowing the reactor is alive (OnDone cannot run before Finish).
-class GenerateStream final : public RequestSink {
+class GenerateStream final : public RequestSink, public std::enable_shared_from_this<GenerateStream> {
  public:
   GenerateStream(grpc::ServerWriteReactor<v1::GenerateResponse>* reactor, std::string request_id)
       : reactor_(reactor), request_id_(std::move(request_id)) {}
+
+  // GenerateRequest.simulate: OnFinal adds the accelerator projection for a model of `dims`.
+  void RequestProjection(const ModelDims& dims) { projection_dims_ = dims; }
 
   void OnRejected(const Status& status) override { FinishWith(ToGrpcStatus(status)); }
 
@@ -70,9 +82,7 @@ class GenerateStream final : public RequestSink {
   }
 
   void OnFinal(FinalEvent f) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (finish_called_ || final_queued_) return;
-    v1::GenerateResponse& msg = pending_.emplace_back();
+    v1::GenerateResponse msg;
     msg.set_request_id(request_id_);
     v1::GenerateFinal* out = msg.mutable_final();
     out->set_finish_reason(ToProto(f.finish));
@@ -89,6 +99,38 @@ class GenerateStream final : public RequestSink {
     t->set_mean_time_per_output_token_ms(f.mean_time_per_output_token_ms);
     t->set_total_ms(f.total_ms);
     t->set_prefill_ms(f.prefill_ms);
+    // The accelerator projection (simulate_service.h: the dense trace of the request's real
+    // shape until live pruning traces exist) runs on the projection thread, never here on the
+    // engine thread; the final message is queued when it is done. Chunks already queued keep
+    // flowing meanwhile; a cancel meanwhile drops the final as usual.
+    if (projection_dims_ && f.completion_tokens > 0) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (finish_called_ || final_queued_) return;
+      }
+      auto self = shared_from_this();
+      auto shared_msg = std::make_shared<v1::GenerateResponse>(std::move(msg));
+      const bool posted = ProjectGenerationAsync(
+          *projection_dims_, f.prompt_tokens, f.completion_tokens, f.total_ms,
+          [self, shared_msg](Result<v1::SimulationResult> r) {
+            if (r.ok()) {
+              *shared_msg->mutable_final()->mutable_simulation() = std::move(r).value();
+            } else {
+              SPATTEN_LOG_INFO(RequestLog(self->request_id_, "no accelerator projection: " + r.status().ToString()));
+            }
+            self->QueueFinal(std::move(*shared_msg));
+          });
+      if (posted) return;
+      SPATTEN_LOG_INFO(RequestLog(request_id_, "no accelerator projection: projection queue full"));
+      msg = std::move(*shared_msg);
+    }
+    QueueFinal(std::move(msg));
+  }
+
+  void QueueFinal(v1::GenerateResponse msg) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (finish_called_ || final_queued_) return;
+    pending_.push_back(std::move(msg));
     final_queued_ = true;
     MaybeWrite(std::move(lock));
   }
@@ -153,6 +195,7 @@ class GenerateStream final : public RequestSink {
   std::deque<v1::GenerateResponse> pending_;
   v1::GenerateResponse current_;  // the message being written; stable until WriteDone
   std::optional<grpc::Status> finish_status_;
+  std::optional<ModelDims> projection_dims_;  // set before Submit; read by OnFinal
   bool write_in_flight_ = false;
   bool final_queued_ = false;   // nothing more will be queued
   bool finish_called_ = false;
@@ -169,6 +212,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
       stream_ = std::make_shared<GenerateStream>(this, request.request_id());
       return stream_->FinishWith({grpc::StatusCode::UNAVAILABLE, "server is draining"});
     }
+    // `simulate` needs no engine work: GenerateStream::OnFinal adds the projection.
     auto converted = ConvertGenerateRequest(request, engine_->model(), limits);
     if (!converted.ok()) {
       SPATTEN_LOG_INFO(RequestLog(request.request_id().empty() ? "-" : request.request_id(),
@@ -178,6 +222,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
     }
     request_id_ = converted->request_id;
     stream_ = std::make_shared<GenerateStream>(this, request_id_);
+    if (request.simulate()) stream_->RequestProjection(ServedDims(engine_->model()));
     const Status submitted = engine_->Submit(std::move(converted).value(), stream_);
     if (!submitted.ok()) {
       SPATTEN_LOG_INFO(RequestLog(request_id_, "refused: " + submitted.ToString()));
@@ -283,10 +328,11 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::GetModelInfo(grpc::CallbackServe
   l->set_max_waiting_requests(static_cast<uint32_t>(ec.max_waiting));
   l->set_max_running_requests(static_cast<uint32_t>(ec.max_running));
   l->set_max_tokens_per_step(static_cast<uint32_t>(ec.max_tokens_per_step));
-  l->set_max_workload_bytes(0);  // Simulate is not served yet
+  l->set_max_workload_bytes(kMaxWorkloadCsvBytes);
   v1::SupportedOptions* s = info->mutable_supported();
   for (const auto& p : SupportedPruningPolicies()) s->add_pruning_policies(p);
-  s->set_simulation(false);
+  s->set_simulation(true);
+  for (const auto& p : SimulationPresets()) s->add_simulation_configs(p);
   v1::ServerDefaults* d = info->mutable_defaults();
   v1::SamplingParams* sp = d->mutable_sampling();
   const sampling::SamplerParams defaults;
@@ -329,13 +375,20 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::GetServerStatus(
   return reactor;
 }
 
+// Runs on the gRPC thread: the simulator is fast (milliseconds for the authors' workloads) and
+// RunSimulateRequest bounds the bytes, rows and DRAM transactions a request may ask for.
 grpc::ServerUnaryReactor* InferenceServiceImpl::Simulate(grpc::CallbackServerContext* context,
-                                                         const v1::SimulateRequest*,
-                                                         v1::SimulateResponse*) {
+                                                         const v1::SimulateRequest* request,
+                                                         v1::SimulateResponse* response) {
   auto* reactor = context->DefaultReactor();
-  reactor->Finish({grpc::StatusCode::UNIMPLEMENTED,
-                   "Simulate is not served yet: run tools/spatten-sim on the workload for now "
-                   "(ModelInfo.supported.simulation is false)"});
+  auto result = RunSimulateRequest(*request, ServedDims(engine_->model()));
+  if (!result.ok()) {
+    SPATTEN_LOG_INFO("Simulate '" + request->name().substr(0, 64) + "' refused: " + result.status().ToString());
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return reactor;
+  }
+  *response->mutable_result() = std::move(result).value();
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

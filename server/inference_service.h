@@ -8,7 +8,7 @@
 // engine step. No callback ever waits for the engine.
 //
 // Tokenize, GetModelInfo and GetServerStatus answer inline from immutable model data and the
-// engine's published snapshot. Simulate is UNIMPLEMENTED until the simulator issue lands.
+// engine's published snapshot. Simulate runs the accelerator model (simulate_service.h).
 #pragma once
 
 #include <atomic>

@@ -319,10 +319,6 @@ Result<GenerationRequest> ConvertGenerateRequest(const v1::GenerateRequest& requ
     SPATTEN_RETURN_IF_ERROR(ValidatePruning(request.pruning()));
     out.pruning_policy = request.pruning().policy().empty() ? "none" : request.pruning().policy();
   }
-  if (request.simulate()) {
-    return Bad("simulate", "the accelerator simulation is not available on this server yet "
-                           "(ModelInfo.supported.simulation is false)");
-  }
   return out;
 }
 
