@@ -199,54 +199,75 @@ void ApplyRope(ThreadPool* pool, const Kernels& k, float* q, size_t q_heads, flo
   });
 }
 
-void RunAttention(ThreadPool* pool, const Kernels& k, const float* q, float* out, size_t n,
-                  size_t base, size_t n_head, size_t n_head_kv, size_t head_dim,
-                  const float* keys, const float* values, size_t kv_stride, float scale) {
+void RunAttention(ThreadPool* pool, const Kernels& k, const float* q, float* out,
+                  std::span<const AttentionSeq> seqs, size_t n_head, size_t n_head_kv,
+                  size_t head_dim, size_t kv_stride, float scale) {
   const size_t group = n_head / n_head_kv;
   const size_t q_stride = n_head * head_dim;
-  // Small batches (decoding): one item per (token, query head), the most parallelism.
-  // Prefill: one item per (block of tokens, KV head) holding the group's query heads for those
-  // tokens, so each K / V row is read once per item. Items are ordered so that early (short)
-  // and late (long, causal) token blocks alternate: the pool's contiguous chunks then carry
-  // about equal work. The decomposition depends on n only, never on the thread count, and the
-  // kernel's per-query arithmetic does not depend on the grouping: results are the same for
-  // any number of threads.
-  const bool blocked = n >= kInlineTokens;
-  const size_t tokens_per_item = blocked ? kAttnTokenBlock : 1;
-  const size_t heads_per_item = blocked ? group : 1;
-  const size_t head_slots = n_head / heads_per_item;  // items per token block
-  const size_t n_blocks = (n + tokens_per_item - 1) / tokens_per_item;
-  const size_t max_q = tokens_per_item * heads_per_item;
+  // Per sequence, small batches (decoding): one item per (token, query head), the most
+  // parallelism. Prefill: one item per (block of tokens, KV head) holding the group's query
+  // heads for those tokens, so each K / V row is read once per item. Items are ordered so that
+  // early (short) and late (long, causal) token blocks alternate: the pool's chunks then carry
+  // about equal work. The decomposition depends on the sequence's n only, never on the thread
+  // count or the other sequences, and the kernel's per-query arithmetic does not depend on the
+  // grouping: results are the same for any number of threads and any batch.
+  struct Layout {
+    size_t tokens_per_item, heads_per_item, head_slots, n_blocks, first_item;
+  };
+  std::vector<Layout> layout(seqs.size());
+  size_t total_items = 0;
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    const bool blocked = seqs[s].n >= kInlineTokens;
+    Layout& l = layout[s];
+    l.tokens_per_item = blocked ? kAttnTokenBlock : 1;
+    l.heads_per_item = blocked ? group : 1;
+    l.head_slots = n_head / l.heads_per_item;  // items per token block
+    l.n_blocks = (seqs[s].n + l.tokens_per_item - 1) / l.tokens_per_item;
+    l.first_item = total_items;
+    total_items += l.n_blocks * l.head_slots;
+  }
 
-  Parallel(pool, n_blocks * head_slots, [&](size_t begin, size_t end) {
-    const float* q_ptr[kAttnTokenBlock * 64];
-    float* out_ptr[kAttnTokenBlock * 64];
-    size_t n_ctx[kAttnTokenBlock * 64];
+  Parallel(pool, total_items, [&](size_t begin, size_t end) {
+    constexpr size_t kMaxQueries = kAttnTokenBlock * 64;
+    const float* q_ptr[kMaxQueries];
+    float* out_ptr[kMaxQueries];
+    size_t n_ctx[kMaxQueries];
+    // The sequence of item `begin`: the last whose first item is <= begin.
+    size_t s = static_cast<size_t>(
+        std::upper_bound(layout.begin(), layout.end(), begin,
+                         [](size_t item, const Layout& l) { return item < l.first_item; }) -
+        layout.begin() - 1);
     for (size_t item = begin; item < end; ++item) {
-      const size_t slot = item % head_slots;
-      const size_t order = item / head_slots;
-      const size_t blk = order % 2 == 0 ? order / 2 : n_blocks - 1 - order / 2;
-      const size_t t0 = blk * tokens_per_item;
-      const size_t t1 = std::min(n, t0 + tokens_per_item);
-      const size_t h0 = slot * heads_per_item;
+      while (s + 1 < layout.size() && item >= layout[s + 1].first_item) ++s;
+      const AttentionSeq& seq = seqs[s];
+      const Layout& l = layout[s];
+      const size_t local = item - l.first_item;
+      const size_t slot = local % l.head_slots;
+      const size_t order = local / l.head_slots;
+      const size_t blk = order % 2 == 0 ? order / 2 : l.n_blocks - 1 - order / 2;
+      const size_t t0 = blk * l.tokens_per_item;
+      const size_t t1 = std::min(seq.n, t0 + l.tokens_per_item);
+      const size_t h0 = slot * l.heads_per_item;
       const size_t kv_head = h0 / group;
+      const size_t max_q = std::min(l.tokens_per_item * l.heads_per_item, kMaxQueries);
       // Queries in chunks that fit the pointer arrays (a GQA group wider than 64 heads).
       size_t nq = 0;
       auto flush = [&] {
         if (nq == 0) return;
         const size_t max_ctx = n_ctx[nq - 1];  // queries are added in token order
         float* scores = ThreadScratch(nq * max_ctx);
-        k.ops->attention({nq, q_ptr, out_ptr, n_ctx, keys + kv_head * head_dim,
-                          values + kv_head * head_dim, kv_stride, head_dim, scale, scores,
+        k.ops->attention({nq, q_ptr, out_ptr, n_ctx, seq.keys + kv_head * head_dim,
+                          seq.values + kv_head * head_dim, kv_stride, head_dim, scale, scores,
                           max_ctx});
         nq = 0;
       };
       for (size_t t = t0; t < t1; ++t) {
-        for (size_t h = h0; h < h0 + heads_per_item; ++h) {
-          q_ptr[nq] = q + t * q_stride + h * head_dim;
-          out_ptr[nq] = out + t * q_stride + h * head_dim;
-          n_ctx[nq] = base + t + 1;
-          if (++nq == std::min<size_t>(max_q, kAttnTokenBlock * 64)) flush();
+        const size_t row = seq.t0 + t;
+        for (size_t h = h0; h < h0 + l.heads_per_item; ++h) {
+          q_ptr[nq] = q + row * q_stride + h * head_dim;
+          out_ptr[nq] = out + row * q_stride + h * head_dim;
+          n_ctx[nq] = seq.base + t + 1;
+          if (++nq == max_q) flush();
         }
       }
       flush();

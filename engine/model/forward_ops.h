@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -90,10 +91,23 @@ void ApplyRope(ThreadPool* pool, const Kernels& k, float* q, size_t q_heads, flo
                size_t k_heads, size_t k_stride, size_t head_dim, size_t rot_dims,
                const float* cos_sin, size_t n);
 
-// Causal attention of the batch's queries over one layer's cache. Token t (slot base + t)
-// sees slots [0, base + t]. q, out: [n][n_head][head_dim]; k, v: slot rows of kv_stride floats.
-void RunAttention(ThreadPool* pool, const Kernels& k, const float* q, float* out, size_t n,
-                  size_t base, size_t n_head, size_t n_head_kv, size_t head_dim,
-                  const float* keys, const float* values, size_t kv_stride, float scale);
+// One sequence's share of a batched attention step: its tokens are rows [t0, t0 + n) of q and
+// out, and token t0 + i sits in slot base + i of the sequence's cache (keys, values: one
+// layer's slot rows of kv_stride floats).
+struct AttentionSeq {
+  size_t t0;
+  size_t n;
+  size_t base;
+  const float* keys;
+  const float* values;
+};
+
+// Causal attention of every sequence's queries over its own cache, in one parallel region
+// over (sequence, token block, head) items. Token t0 + i of a sequence sees its slots
+// [0, base + i]. q, out: [tokens][n_head][head_dim]. A sequence's items and arithmetic depend
+// on its own n only: results do not change with the rest of the batch or the thread count.
+void RunAttention(ThreadPool* pool, const Kernels& k, const float* q, float* out,
+                  std::span<const AttentionSeq> seqs, size_t n_head, size_t n_head_kv,
+                  size_t head_dim, size_t kv_stride, float scale);
 
 }  // namespace spatten::model::detail

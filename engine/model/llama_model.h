@@ -15,13 +15,24 @@
 // (default: kernels::cpu::ActiveIsa(), i.e. the best the CPU has unless SPATTEN_CPU_ISA
 // lowers it); Isa::kScalar runs the scalar references of kernels/ref, for parity tests.
 //
-// Forward. One call runs a batch of tokens of ONE sequence: token i gets RoPE position
-// positions[i] and is appended to the sequence's KV cache (slot cache.size() + i); it attends
-// to every earlier slot of the cache and to tokens 0..i of the batch (causal in slot order).
-// It returns the logits of the last token, or of every token.
+// Forward. ForwardBatch() runs one step over tokens of MANY sequences (continuous batching):
+// each entry is one sequence's KV cache and the tokens to append to it (a prefill chunk of any
+// length, or one decode token). Token i of an entry gets RoPE position positions[i] and is
+// appended to that entry's cache (slot cache.size() + i); it attends to every earlier slot of
+// its own cache and to tokens 0..i of its entry (causal in slot order). All tokens of all
+// entries go through each weight matrix together (one product region per matrix per layer, so
+// the weights stream from memory once per step, whatever the batch); attention runs per
+// sequence against its own cache, in one parallel region over (sequence, head) items. Each
+// entry gets the logits of its last token, or of every token. Forward() / ForwardNext() are
+// one-entry wrappers over the same code.
 //
-// Thread safety: a LlamaModel is immutable after Load(); Forward() may run concurrently for
-// different sequences (different caches), given different thread pools or none.
+// Batching does not change an entry's results beyond float rounding: every op is per token
+// (activations are quantized row by row, attention per sequence with the same decomposition
+// as alone); only the GEMM tiling over activation rows (kernels/cpu/dispatch.h) may group a
+// token with different neighbours, which for some weight types changes the summation order.
+//
+// Thread safety: a LlamaModel is immutable after Load(); Forward() / ForwardBatch() may run
+// concurrently for disjoint sets of caches, given different thread pools or none.
 #pragma once
 
 #include <cstdint>
@@ -77,6 +88,32 @@ struct ForwardOptions {
   bool all_logits = false;  // logits for every token of the batch, not only the last
 };
 
+// One sequence's part of a ForwardBatch() step.
+struct SequenceBatch {
+  SequenceKvCache* cache = nullptr;     // appended to; at most once per batch
+  std::span<const int32_t> tokens;      // >= 1 ids in [0, n_vocab)
+  std::span<const int64_t> positions;   // tokens.size() RoPE positions, each >= 0
+  bool all_logits = false;              // logits of every token, not only the last
+};
+
+// The logits of a ForwardBatch() step: the rows of each entry, in batch order.
+struct BatchLogits {
+  std::vector<float> data;          // [rows][n_vocab]
+  // [entries + 1]: entry i owns rows [first_row[i], first_row[i + 1]).
+  std::vector<size_t> first_row;
+  size_t n_vocab = 0;
+
+  size_t entries() const { return first_row.empty() ? 0 : first_row.size() - 1; }
+  size_t rows(size_t entry) const { return first_row[entry + 1] - first_row[entry]; }
+  // Every row of `entry` ([rows(entry)][n_vocab]), or only its last one.
+  std::span<const float> Entry(size_t entry) const {
+    return {data.data() + first_row[entry] * n_vocab, rows(entry) * n_vocab};
+  }
+  std::span<const float> Last(size_t entry) const {
+    return {data.data() + (first_row[entry + 1] - 1) * n_vocab, n_vocab};
+  }
+};
+
 class LlamaModel {
  public:
   // Reads the config, validates every tensor and builds the weight views. The model keeps
@@ -108,6 +145,14 @@ class LlamaModel {
   // Forward() at the positions that continue the cache: next_position(), +1, ...
   Status ForwardNext(std::span<const int32_t> tokens, SequenceKvCache& cache, ThreadPool* pool,
                      std::vector<float>* logits, const ForwardOptions& options = {}) const;
+
+  // One step over every entry of `batch` (see the file comment). Each entry needs a cache of
+  // this model's shape, not shared with another entry, with room for its tokens; tokens and
+  // positions as for Forward(). On return `out` holds each entry's logits rows. An empty
+  // batch is valid (out is cleared). On error (InvalidArgument, or ResourceExhausted when a
+  // cache is full) no cache is changed. pool may be null (single-threaded).
+  Status ForwardBatch(std::span<const SequenceBatch> batch, ThreadPool* pool,
+                      BatchLogits* out) const;
 
  private:
   LlamaModel() = default;
