@@ -147,7 +147,7 @@ struct EngineLoop::Impl {
   scheduler::RequestId next_id = 1;
   uint64_t requests_total = 0, requests_aborted = 0, generated_total = 0;
   Clock::time_point started = Clock::now();
-  std::vector<float> logits;
+  model::BatchLogits batch_logits;  // the step's logits, one entry per scheduled sequence
 };
 
 EngineLoop::EngineLoop(std::shared_ptr<const ServedModel> model, const EngineConfig& config)
@@ -350,9 +350,9 @@ void EngineLoop::Run() {
   };
 
   // Samples after a forward pass and reports the token; returns the StepResult's fields.
-  auto sample = [&](Impl::Live& l, scheduler::StepResult* result) {
+  auto sample = [&](Impl::Live& l, std::span<const float> logits, scheduler::StepResult* result) {
     const auto now = Clock::now();
-    const int32_t token = l.sampler.Sample(s.logits);
+    const int32_t token = l.sampler.Sample(logits);
     result->token = token;
     if (l.generated == 0) l.first_token = now;
     l.last_token = now;
@@ -362,7 +362,7 @@ void EngineLoop::Run() {
     TokenEvent te;
     te.token = token;
     if (l.logprobs) {
-      auto lp = sampling::ComputeLogprobs(s.logits, token, *l.logprobs);
+      auto lp = sampling::ComputeLogprobs(logits, token, *l.logprobs);
       if (lp.ok()) {
         te.logprob = lp->chosen.logprob;
         for (const auto& alt : lp->top) {
@@ -409,48 +409,86 @@ void EngineLoop::Run() {
       ++it->second->preemptions;
       SPATTEN_LOG_INFO(RequestLog(it->second->name, "preempted (KV memory full); will recompute"));
     }
-    std::vector<scheduler::StepResult> results;
-    results.reserve(plan->sequences.size());
-    std::vector<int32_t> tokens;
-    std::vector<int64_t> positions;
-    for (const auto& seq : plan->sequences) {
-      scheduler::StepResult result;
-      result.id = seq.id;
-      auto it = s.live.find(seq.id);
-      const scheduler::Request* req = s.sched->Find(seq.id);
-      if (it == s.live.end() || req == nullptr) {  // cannot happen; keep the plan consistent
-        if (seq.samples) result.token = 0;
-        results.push_back(result);
-        continue;
-      }
+    // One forward call for the whole step: every sequence's new tokens go through each weight
+    // matrix together (continuous batching). Work items keep their token/position storage
+    // alive until the call returns, since the batch holds spans into them.
+    struct Work {
+      const scheduler::ScheduledSequence* seq = nullptr;
+      int64_t prompt_tokens = 0;
+      Impl::Live* live = nullptr;  // null: the request vanished (cannot happen; plan stays whole)
+      std::vector<int32_t> tokens;
+      std::vector<int64_t> positions;
+      Status status;
+      int entry = -1;  // index into `batch`
+      Clock::time_point start;
+    };
+    std::vector<Work> work(plan->sequences.size());
+    std::vector<model::SequenceBatch> batch;
+    batch.reserve(work.size());
+    for (size_t i = 0; i < work.size(); ++i) {
+      Work& w = work[i];
+      w.seq = &plan->sequences[i];
+      auto it = s.live.find(w.seq->id);
+      const scheduler::Request* req = s.sched->Find(w.seq->id);
+      if (it == s.live.end() || req == nullptr) continue;
       Impl::Live& l = *it->second;
-      const auto t0 = Clock::now();
+      w.live = &l;
+      w.prompt_tokens = req->num_prompt_tokens();
+      w.start = Clock::now();
       if (!l.scheduled) {
         l.scheduled = true;
-        l.first_scheduled = t0;
+        l.first_scheduled = w.start;
       }
-      tokens.clear();
-      positions.clear();
-      for (int64_t p = seq.start_position; p < seq.start_position + seq.num_tokens; ++p) {
-        tokens.push_back(req->token_at(p));
-        positions.push_back(p);
+      for (int64_t p = w.seq->start_position; p < w.seq->start_position + w.seq->num_tokens; ++p) {
+        w.tokens.push_back(req->token_at(p));
+        w.positions.push_back(p);
       }
       // The cache holds exactly the computed tokens; after a preemption it was cleared.
-      Status st = l.cache.size() == static_cast<size_t>(seq.start_position)
-                      ? llama.Forward(tokens, positions, l.cache, s.threads.get(), &s.logits)
-                      : Internal("KV cache holds " + std::to_string(l.cache.size()) +
-                                 " tokens, plan starts at " + std::to_string(seq.start_position));
-      if (seq.start_position < req->num_prompt_tokens() || seq.num_tokens > 1) {
-        l.prefill_ms += Ms(t0, Clock::now());
-      }
-      if (!st.ok()) {
-        SPATTEN_LOG_ERROR(RequestLog(l.name, "forward pass failed: " + st.ToString()));
-        if (seq.samples) result.token = 0;  // ignored: the request is aborted below
-        results.push_back(result);
-        end_abnormally(seq.id, FinishKind::kError, "the engine failed while generating");
+      if (l.cache.size() != static_cast<size_t>(w.seq->start_position)) {
+        w.status = Internal("KV cache holds " + std::to_string(l.cache.size()) +
+                            " tokens, plan starts at " + std::to_string(w.seq->start_position));
         continue;
       }
-      if (seq.samples) sample(l, &result);
+      w.entry = static_cast<int>(batch.size());
+      batch.push_back({&l.cache, w.tokens, w.positions, false});
+    }
+    Status batch_status = llama.ForwardBatch(batch, s.threads.get(), &s.batch_logits);
+    if (!batch_status.ok() && batch.size() > 1) {
+      // ForwardBatch validates before touching any cache, so one bad entry fails the whole
+      // step with every cache intact: run the entries one by one so only the bad one fails.
+      SPATTEN_LOG_WARN("batched forward failed (" + batch_status.ToString() +
+                       "); retrying the step sequence by sequence");
+    }
+    std::vector<scheduler::StepResult> results;
+    results.reserve(work.size());
+    std::vector<float> single_logits;
+    for (Work& w : work) {
+      scheduler::StepResult result;
+      result.id = w.seq->id;
+      if (w.live == nullptr) {
+        if (w.seq->samples) result.token = 0;
+        results.push_back(result);
+        continue;
+      }
+      Impl::Live& l = *w.live;
+      std::span<const float> logits;
+      if (w.status.ok() && batch_status.ok()) {
+        logits = s.batch_logits.Last(static_cast<size_t>(w.entry));
+      } else if (w.status.ok()) {
+        w.status = llama.Forward(w.tokens, w.positions, l.cache, s.threads.get(), &single_logits);
+        logits = single_logits;
+      }
+      if (w.seq->start_position < w.prompt_tokens || w.seq->num_tokens > 1) {
+        l.prefill_ms += Ms(w.start, Clock::now());
+      }
+      if (!w.status.ok()) {
+        SPATTEN_LOG_ERROR(RequestLog(l.name, "forward pass failed: " + w.status.ToString()));
+        if (w.seq->samples) result.token = 0;  // ignored: the request is aborted below
+        results.push_back(result);
+        end_abnormally(w.seq->id, FinishKind::kError, "the engine failed while generating");
+        continue;
+      }
+      if (w.seq->samples) sample(l, logits, &result);
       results.push_back(result);
     }
     auto finished = s.sched->OnStepDone(results);
