@@ -47,6 +47,7 @@
 #include "common/thread_pool.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/llama_model.h"
+#include "tests/support/json_lines.h"
 
 namespace spatten::model {
 namespace {
@@ -70,32 +71,9 @@ const std::string kGoldenDir = std::string(SPATTEN_SOURCE_ROOT) + "/tests/golden
 const std::string kLogitsFile = kGoldenDir + "llama_cpp_logits.jsonl";
 const std::string kGreedyFile = kGoldenDir + "llama_cpp_greedy_continuations.jsonl";
 
-// Parses a JSON Lines file; adds a failure naming the file (or line) when it cannot.
+// Golden JSON Lines reader (tests/support/json_lines.h) bound to this suite's generator.
 bool ReadJsonLines(const std::string& path, std::vector<json>* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ADD_FAILURE() << "golden file missing: " << path
-                  << " (golden data is part of the repository; regenerate with "
-                     "tools/peer/make-model-goldens.sh)";
-    return false;
-  }
-  std::string line;
-  size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    try {
-      out->push_back(json::parse(line));
-    } catch (const json::exception& e) {
-      ADD_FAILURE() << path << ":" << number << ": not JSON: " << e.what();
-      return false;
-    }
-  }
-  if (out->empty()) {
-    ADD_FAILURE() << "golden file is empty: " << path;
-    return false;
-  }
-  return true;
+  return spatten::testing::ReadJsonLines(path, "tools/peer/make-model-goldens.sh", out);
 }
 
 std::shared_ptr<const gguf::GgufFile> OpenModel() {

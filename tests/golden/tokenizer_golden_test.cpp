@@ -15,6 +15,7 @@
 
 #include "engine/tokenizer/bpe_tokenizer.h"
 #include "engine/tokenizer/chat_template.h"
+#include "tests/support/json_lines.h"
 
 namespace spatten::tokenizer {
 namespace {
@@ -24,31 +25,9 @@ using nlohmann::json;
 const std::string kTokensFile = std::string(SPATTEN_SOURCE_ROOT) + "/tests/golden/tokenizer/llama_cpp_tokens.jsonl";
 const std::string kChatFile = std::string(SPATTEN_SOURCE_ROOT) + "/tests/golden/chat/llama_cpp_chat.jsonl";
 
-// Parses a JSON Lines file; adds a failure naming the file (or line) when it cannot.
+// Golden JSON Lines reader (tests/support/json_lines.h) bound to this suite's generator.
 bool ReadJsonLines(const std::string& path, std::vector<json>* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ADD_FAILURE() << "golden file missing: " << path
-                  << " (golden data is part of the repository; regenerate with tools/peer/make-goldens.sh)";
-    return false;
-  }
-  std::string line;
-  size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    try {
-      out->push_back(json::parse(line));
-    } catch (const json::exception& e) {
-      ADD_FAILURE() << path << ":" << number << ": not JSON: " << e.what();
-      return false;
-    }
-  }
-  if (out->empty()) {
-    ADD_FAILURE() << "golden file is empty: " << path;
-    return false;
-  }
-  return true;
+  return spatten::testing::ReadJsonLines(path, "tools/peer/make-goldens.sh", out);
 }
 
 std::string IdsToString(const std::vector<TokenId>& ids) {
