@@ -11,6 +11,7 @@ SPATTEN_APT_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libspdlog-dev libabsl-dev libgtest-dev googletest libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer (the runtime is only a Recommends of clang)
 )
 
 spatten_log() { echo "[spatten] $*" >&2; }

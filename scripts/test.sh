@@ -5,7 +5,8 @@
 # under AddressSanitizer + UndefinedBehaviorSanitizer and runs them again.
 #
 # Usage: bash scripts/test.sh        Env: SPATTEN_MODEL (a GGUF path; default model otherwise),
-#                                         SPATTEN_SKIP_SANITIZERS=1 to skip the sanitizer pass.
+#                                         SPATTEN_SKIP_SANITIZERS=1 to skip the sanitizer pass,
+#                                         SPATTEN_SKIP_FUZZ=1 to skip the short fuzz run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -32,5 +33,9 @@ if [[ "${SPATTEN_SKIP_SANITIZERS:-0}" != 1 ]]; then
     spatten_log "sanitized: $t"
     "$asan_dir/tests/$t" --gtest_brief=1
   done
+fi
+if [[ "${SPATTEN_SKIP_FUZZ:-0}" != 1 ]]; then
+  # A short libFuzzer run of every fuzzer (clang build in build-fuzz/); see docs/fuzzing.md.
+  SPATTEN_FUZZ_SECONDS="${SPATTEN_FUZZ_SECONDS:-20}" bash "$SPATTEN_ROOT/scripts/fuzz.sh"
 fi
 spatten_log "all tests passed"
