@@ -376,65 +376,7 @@ float DotQ6_K(size_t n, const uint8_t* w, const uint8_t* a) {
 
 // ---- entry points with the table's signatures ----------------------------------------------
 
-// K-quants: tiles are loops over the single-column kernel.
-template <float (*kDot)(size_t, const uint8_t*, const uint8_t*)>
-struct LoopOp {
-  template <int NR, int NC>
-  static void Run(size_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
-                  float* out) {
-    for (int r = 0; r < NR; ++r) {
-      for (int c = 0; c < NC; ++c) {
-        out[r * NC + c] =
-            kDot(n, w + static_cast<size_t>(r) * w_stride, a + static_cast<size_t>(c) * a_stride);
-      }
-    }
-  }
-};
-
-// Maps a run-time tile shape onto the compiled ones: nr x 1 (GEMV), and 2 x na / 1 x na.
-template <class Op>
-struct TileKernels {
-  static float Dot(size_t n, const void* w_row, const void* a_row) {
-    float out;
-    Op::template Run<1, 1>(n, static_cast<const uint8_t*>(w_row), 0,
-                           static_cast<const uint8_t*>(a_row), 0, &out);
-    return out;
-  }
-
-  template <int NR>
-  static void Columns(size_t n, const uint8_t* w, size_t w_stride, const uint8_t* a,
-                      size_t a_stride, size_t na, float* out) {
-    switch (na) {
-      case 1: Op::template Run<NR, 1>(n, w, w_stride, a, a_stride, out); break;
-      case 2: Op::template Run<NR, 2>(n, w, w_stride, a, a_stride, out); break;
-      case 3: Op::template Run<NR, 3>(n, w, w_stride, a, a_stride, out); break;
-      default: Op::template Run<NR, 4>(n, w, w_stride, a, a_stride, out); break;
-    }
-  }
-
-  static void Tile(size_t n, const void* w_rows, size_t w_stride, size_t nr, const void* a_rows,
-                   size_t a_stride, size_t na, float* out) {
-    const auto* w = static_cast<const uint8_t*>(w_rows);
-    const auto* a = static_cast<const uint8_t*>(a_rows);
-    if (na == 1) {
-      switch (nr) {
-        case 1: Op::template Run<1, 1>(n, w, w_stride, a, a_stride, out); break;
-        case 2: Op::template Run<2, 1>(n, w, w_stride, a, a_stride, out); break;
-        case 3: Op::template Run<3, 1>(n, w, w_stride, a, a_stride, out); break;
-        default: Op::template Run<4, 1>(n, w, w_stride, a, a_stride, out); break;
-      }
-      return;
-    }
-    size_t r = 0;
-    for (; r + 2 <= nr; r += 2)
-      Columns<2>(n, w + r * w_stride, w_stride, a, a_stride, na, out + r * na);
-    if (r < nr) Columns<1>(n, w + r * w_stride, w_stride, a, a_stride, na, out + r * na);
-  }
-
-  static WeightDotKernels Entry(ActFormat act, size_t tile_rows) {
-    return {act, Dot, Tile, tile_rows};
-  }
-};
+#include "kernels/cpu/tile_kernels.inc"  // LoopOp, TileKernels (internal linkage here)
 
 }  // namespace
 
