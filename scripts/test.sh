@@ -18,7 +18,15 @@ spatten_log "model: $SPATTEN_MODEL"
 spatten_build -DSPATTEN_WERROR=ON
 jobs="$(nproc 2>/dev/null || echo 2)"
 spatten_log "running the test suite"
-ctest --test-dir "$SPATTEN_BUILD_DIR" --output-on-failure --parallel "$jobs" --timeout 900
+ctest_log="$(mktemp)"
+trap 'rm -f "$ctest_log"' EXIT
+ctest --test-dir "$SPATTEN_BUILD_DIR" --output-on-failure --parallel "$jobs" --timeout 900 \
+  | tee "$ctest_log"
+# CTest's "N% tests passed, F tests failed out of T", kept for the closing summary line.
+summary="$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$ctest_log" | tail -n 1)"
+failed="$(sed -E 's/.* ([0-9]+) tests? failed out of .*/\1/' <<<"$summary")"
+total="$(sed -E 's/.* out of ([0-9]+)$/\1/' <<<"$summary")"
+skipped="$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*+Skipped' "$ctest_log" || true)"
 
 if [[ "${SPATTEN_SKIP_SANITIZERS:-0}" != 1 ]]; then
   asan_dir="$SPATTEN_ROOT/build-asan"
@@ -39,3 +47,4 @@ if [[ "${SPATTEN_SKIP_FUZZ:-0}" != 1 ]]; then
   SPATTEN_FUZZ_SECONDS="${SPATTEN_FUZZ_SECONDS:-20}" bash "$SPATTEN_ROOT/scripts/fuzz.sh"
 fi
 spatten_log "all tests passed"
+echo "ctest: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
