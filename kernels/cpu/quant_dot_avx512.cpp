@@ -37,34 +37,7 @@
 namespace spatten::kernels::cpu {
 namespace {
 
-constexpr size_t kQk = 32;
-constexpr size_t kQkK = 256;
-constexpr size_t kQ4_0Bytes = 18;
-constexpr size_t kQ4_1Bytes = 20;
-constexpr size_t kQ8_0Bytes = 34;
-constexpr size_t kQ8_1Bytes = 36;
-constexpr size_t kQ8_KBytes = 292;
-constexpr size_t kQ4_KBytes = 144;
-constexpr size_t kQ6_KBytes = 210;
-
-// ---- small helpers -------------------------------------------------------------------------
-
-inline uint16_t LoadU16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline uint32_t LoadU32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline float LoadF32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline float HalfAt(const uint8_t* p) { return _cvtsh_ss(LoadU16(p)); }
+#include "kernels/cpu/quant_dot_common.inc"  // block sizes, LoadU16/U32/F32, HalfAt
 inline __m128i Load16B(const uint8_t* p) {
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
 }
