@@ -131,6 +131,21 @@ Status CheckKVBits(const RowReader& r, std::string_view column, int32_t bits) {
   }
 }
 
+// The quantization columns both schemas share: K/Q/V bits (checked against what the
+// authors' mapping supports), the requant threshold and increment, and the LSB decision.
+Status ReadQuantization(const RowReader& r, AttentionRow* out) {
+  AttentionRow& row = *out;
+  SPATTEN_ASSIGN_OR_RETURN(row.key_bits, r.Bits("quant_key_bit"));
+  SPATTEN_ASSIGN_OR_RETURN(row.value_bits, r.Bits("quant_value_bit"));
+  SPATTEN_ASSIGN_OR_RETURN(row.query_bits, r.Bits("quant_query_bit"));
+  SPATTEN_RETURN_IF_ERROR(CheckKVBits(r, "quant_key_bit", row.key_bits));
+  SPATTEN_RETURN_IF_ERROR(CheckKVBits(r, "quant_value_bit", row.value_bits));
+  SPATTEN_RETURN_IF_ERROR(r.Real("auto_requant_thres"));
+  SPATTEN_RETURN_IF_ERROR(r.Real("auto_requant_incre"));
+  SPATTEN_ASSIGN_OR_RETURN(row.requant, r.Bool("if_requant"));
+  return Status::Ok();
+}
+
 Result<AttentionRow> ReadGpt2Row(const RowReader& r, int line) {
   AttentionRow row;
   row.line = line;
@@ -141,14 +156,7 @@ Result<AttentionRow> ReadGpt2Row(const RowReader& r, int line) {
   SPATTEN_ASSIGN_OR_RETURN(int64_t len, r.Int("sentence_length_L", 1, kMaxSentenceLength));
   SPATTEN_ASSIGN_OR_RETURN(int64_t keys, r.Int("key_fetch_num", 0, len));
   SPATTEN_ASSIGN_OR_RETURN(int64_t values, r.Int("value_fetch_num", 0, keys));
-  SPATTEN_ASSIGN_OR_RETURN(row.key_bits, r.Bits("quant_key_bit"));
-  SPATTEN_ASSIGN_OR_RETURN(row.value_bits, r.Bits("quant_value_bit"));
-  SPATTEN_ASSIGN_OR_RETURN(row.query_bits, r.Bits("quant_query_bit"));
-  SPATTEN_RETURN_IF_ERROR(CheckKVBits(r, "quant_key_bit", row.key_bits));
-  SPATTEN_RETURN_IF_ERROR(CheckKVBits(r, "quant_value_bit", row.value_bits));
-  SPATTEN_RETURN_IF_ERROR(r.Real("auto_requant_thres"));
-  SPATTEN_RETURN_IF_ERROR(r.Real("auto_requant_incre"));
-  SPATTEN_ASSIGN_OR_RETURN(row.requant, r.Bool("if_requant"));
+  SPATTEN_RETURN_IF_ERROR(ReadQuantization(r, &row));
   SPATTEN_ASSIGN_OR_RETURN(bool acc, r.Bool("if_accumulate_importance"));
   SPATTEN_ASSIGN_OR_RETURN(bool rescale, r.Bool("if_rescale_previous_importance"));
   (void)acc;  // importance bookkeeping rides on the softmax pass; not timed separately
@@ -177,14 +185,7 @@ Result<AttentionRow> ReadBertRow(const RowReader& r, int line) {
   SPATTEN_ASSIGN_OR_RETURN(int64_t d, r.Int("embedding_length_D", 1, kMaxHeadDim, true));
   SPATTEN_ASSIGN_OR_RETURN(int64_t len, r.Int("sentence_length_L", 1, kMaxSentenceLength));
   SPATTEN_ASSIGN_OR_RETURN(int64_t n, r.Int("key_value_query_fetch_num", 0, len));
-  SPATTEN_ASSIGN_OR_RETURN(row.key_bits, r.Bits("quant_key_bit"));
-  SPATTEN_ASSIGN_OR_RETURN(row.value_bits, r.Bits("quant_value_bit"));
-  SPATTEN_ASSIGN_OR_RETURN(row.query_bits, r.Bits("quant_query_bit"));
-  SPATTEN_RETURN_IF_ERROR(CheckKVBits(r, "quant_key_bit", row.key_bits));
-  SPATTEN_RETURN_IF_ERROR(CheckKVBits(r, "quant_value_bit", row.value_bits));
-  SPATTEN_RETURN_IF_ERROR(r.Real("auto_requant_thres"));
-  SPATTEN_RETURN_IF_ERROR(r.Real("auto_requant_incre"));
-  SPATTEN_ASSIGN_OR_RETURN(row.requant, r.Bool("if_requant"));
+  SPATTEN_RETURN_IF_ERROR(ReadQuantization(r, &row));
   SPATTEN_ASSIGN_OR_RETURN(int64_t requant_num, r.Int("auto_requant_num", -1, n));
   SPATTEN_ASSIGN_OR_RETURN(bool acc, r.Bool("if_accumulate_importance"));
   (void)acc;
